@@ -1,0 +1,156 @@
+"""The :class:`Dataset` record every part of metalearn consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+Task = Literal["classification", "regression"]
+FeatureType = Literal["numeric", "categorical", "boolean", "text"]
+
+TASKS: tuple[str, ...] = ("classification", "regression")
+FEATURE_TYPES: tuple[str, ...] = ("numeric", "categorical", "boolean", "text")
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A validated supervised learning problem.
+
+    Build one with :func:`metalearn.load_dataset`; the constructor does no
+    validation of its own. The frame ``X`` is a private copy with string
+    column names; numeric and boolean columns are ``float64``, categorical and
+    text columns are ``object`` with ``NaN`` for missing values.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        Features, one column per feature.
+    y : numpy.ndarray
+        Target. Labels (any hashable) for classification, ``float64`` for
+        regression. Never contains missing values.
+    task : {"classification", "regression"}
+        The learning task.
+    feature_types : tuple of str
+        One of ``"numeric"``, ``"categorical"``, ``"boolean"``, ``"text"`` per
+        column of ``X``.
+    name : str
+        Human-readable name.
+    source : str
+        Where the data came from (path, ``openml:ID``, ``array`` ...).
+    openml_id : int or None
+        OpenML dataset id, when known.
+    notes : tuple of str
+        What loading changed, e.g. rows dropped because the target was missing.
+
+    Examples
+    --------
+    >>> import metalearn
+    >>> ds = metalearn.load_dataset(([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]] * 5, [0, 1, 0] * 5))
+    >>> ds.task, ds.n_rows, ds.n_features
+    ('classification', 15, 2)
+    """
+
+    X: pd.DataFrame
+    y: np.ndarray
+    task: Task
+    feature_types: tuple[str, ...]
+    name: str = "dataset"
+    source: str = "array"
+    openml_id: int | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows."""
+        return int(self.X.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        """Number of feature columns."""
+        return int(self.X.shape[1])
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Column names of ``X``."""
+        return tuple(str(c) for c in self.X.columns)
+
+    @property
+    def classes(self) -> np.ndarray:
+        """Sorted class labels (empty for regression)."""
+        if self.task != "classification":
+            return np.empty(0)
+        return np.unique(self.y)
+
+    @property
+    def class_counts(self) -> dict:
+        """Mapping class label -> number of rows (empty for regression)."""
+        if self.task != "classification":
+            return {}
+        labels, counts = np.unique(self.y, return_counts=True)
+        return {label: int(c) for label, c in zip(labels.tolist(), counts)}
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes (0 for regression)."""
+        return len(self.class_counts)
+
+    @property
+    def n_missing(self) -> int:
+        """Number of missing feature cells."""
+        return int(self.X.isna().to_numpy().sum())
+
+    def columns_of_type(self, *types: str) -> list[str]:
+        """Names of the columns whose feature type is one of ``types``."""
+        return [c for c, t in zip(self.feature_names, self.feature_types) if t in types]
+
+    def with_task(self, task: Task) -> Dataset:
+        """Return a copy with another task (the target is re-checked)."""
+        from metalearn.data._validation import validate_target
+
+        y = validate_target(pd.Series(self.y), task)
+        return replace(self, task=task, y=y)
+
+    def subsample(self, max_rows: int, random_state: int | None = 0) -> Dataset:
+        """Return at most ``max_rows`` rows, stratified for classification.
+
+        Every class keeps at least ``min(count, 2)`` rows so cross-validation
+        still sees it. Returns ``self`` when already small enough.
+        """
+        if self.n_rows <= max_rows:
+            return self
+        idx = subsample_indices(self.y, self.task, max_rows, random_state)
+        return replace(
+            self,
+            X=self.X.iloc[idx].reset_index(drop=True),
+            y=self.y[idx],
+            notes=self.notes + (f"subsampled {self.n_rows} -> {len(idx)} rows",),
+        )
+
+    def __repr__(self) -> str:
+        extra = f", classes={self.n_classes}" if self.task == "classification" else ""
+        return (
+            f"Dataset(name={self.name!r}, task={self.task!r}, rows={self.n_rows}, "
+            f"features={self.n_features}{extra}, missing={self.n_missing})"
+        )
+
+
+def subsample_indices(y: np.ndarray, task: str, max_rows: int, random_state: int | None) -> np.ndarray:
+    """Sorted row indices of a (stratified) subsample of size about ``max_rows``.
+
+    For classification each class gets a share proportional to its frequency
+    but never fewer than ``min(count, 2)`` rows.
+    """
+    rng = np.random.default_rng(random_state)
+    n = len(y)
+    if task != "classification":
+        return np.sort(rng.choice(n, size=max_rows, replace=False))
+    labels, inverse = np.unique(y, return_inverse=True)
+    chosen = []
+    for k in range(len(labels)):
+        members = np.flatnonzero(inverse == k)
+        take = max(min(len(members), 2), int(round(max_rows * len(members) / n)))
+        chosen.append(rng.choice(members, size=min(take, len(members)), replace=False))
+    return np.sort(np.concatenate(chosen))

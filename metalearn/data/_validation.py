@@ -1,0 +1,306 @@
+"""Turn user input into a validated :class:`Dataset`, with readable errors.
+
+Policies (documented in the README):
+
+- Rows whose target is missing are dropped with a :class:`DataWarning` that
+  says how many; a target that is entirely missing is an error.
+- Infinite feature values, datetime columns, identifier-like string columns,
+  object columns that mix Python types, duplicate or mixed-type column names
+  and tables whose features are all constant are errors: metalearn will not
+  guess what they mean. The message names the columns and the fix.
+- The caller's objects are never modified: everything is copied first.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from metalearn.data._dataset import FEATURE_TYPES, TASKS, Dataset
+from metalearn.exceptions import (
+    ColumnNamesError,
+    ConstantFeaturesError,
+    DatetimeColumnError,
+    DuplicateColumnsError,
+    EmptyDatasetError,
+    IdentifierColumnError,
+    InfiniteValuesError,
+    InvalidParameterError,
+    InvalidTargetError,
+    LengthMismatchError,
+    MixedTypeColumnError,
+    NoFeaturesError,
+    TargetNotFoundError,
+    TooFewRowsError,
+)
+
+logger = logging.getLogger(__name__)
+
+MIN_ROWS = 2
+MAX_CLASSES = 1000
+#: a string column with at least this many rows whose values are nearly all distinct is an identifier
+ID_MIN_ROWS = 20
+ID_UNIQUE_RATIO = 0.95
+#: string columns with more distinct values than this are "text"-like (high cardinality)
+TEXT_MIN_UNIQUE = 100
+
+
+class DataWarning(UserWarning):
+    """Loading changed the data (e.g. dropped rows); the message says how."""
+
+
+def _fmt(names: Sequence[object], limit: int = 5) -> str:
+    shown = ", ".join(repr(n) for n in list(names)[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def as_frame(X: object) -> pd.DataFrame:
+    """Copy ``X`` (DataFrame, array, list of rows) into a DataFrame with string column names."""
+    if isinstance(X, pd.DataFrame):
+        frame = X.copy(deep=True)
+        names = list(frame.columns)
+        kinds = {isinstance(c, str) for c in names}
+        if len(kinds) > 1:
+            bad = [c for c in names if not isinstance(c, str)]
+            raise ColumnNamesError(
+                f"column names mix strings and non-strings (non-string: {_fmt(bad)}); "
+                "rename them so all are strings, e.g. X.columns = X.columns.astype(str)"
+            )
+        frame.columns = [str(c) for c in names]
+    elif isinstance(X, pd.Series):
+        frame = X.to_frame(name=str(X.name) if X.name is not None else "x0").copy()
+    else:
+        try:
+            arr = np.asarray(X)
+        except ValueError as exc:
+            raise InvalidParameterError(f"X cannot be read as a table: {exc}") from None
+        if arr.ndim == 1:
+            arr = arr.reshape(-1, 1)
+        if arr.ndim != 2:
+            raise InvalidParameterError(f"X must be 2-dimensional (rows x features); got shape {arr.shape}")
+        frame = pd.DataFrame(arr.copy(), columns=[f"x{i}" for i in range(arr.shape[1])])
+    dupes = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    if dupes:
+        raise DuplicateColumnsError(f"duplicate column names: {_fmt(dupes)}; every column needs a unique name")
+    return frame
+
+
+def split_target(frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame, pd.Series]:
+    """Split ``frame`` into features and the ``target`` column, suggesting close names."""
+    if target is None:
+        raise TargetNotFoundError(
+            "no target column given; pass target=NAME (columns are: " f"{_fmt(list(frame.columns), 10)})"
+        )
+    if target not in frame.columns:
+        close = difflib.get_close_matches(str(target), [str(c) for c in frame.columns], n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; columns are: {_fmt(list(frame.columns), 10)}"
+        raise TargetNotFoundError(f"target column {target!r} not found{hint}")
+    return frame.drop(columns=[target]), frame[target].copy()
+
+
+def _is_missing(values: pd.Series) -> np.ndarray:
+    return values.isna().to_numpy()
+
+
+def infer_task(y: pd.Series) -> str:
+    """Guess the task from the target values.
+
+    Strings, booleans and categories are classification; non-integer numbers
+    are regression; integer numbers are classification when they take few
+    distinct values (at most 20 and at most a tenth of the rows, or two).
+    """
+    if not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
+        return "classification"
+    values = y.to_numpy(dtype=float)
+    if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+        return "regression"
+    n_unique = len(np.unique(values))
+    if n_unique <= 2 or n_unique <= min(20, max(2, len(values) // 10)):
+        return "classification"
+    return "regression"
+
+
+def validate_target(y: pd.Series, task: str) -> np.ndarray:
+    """Check a (missing-free) target for ``task`` and return it as an array."""
+    if task not in TASKS:
+        raise InvalidParameterError(f"task must be 'classification' or 'regression', not {task!r}")
+    if task == "regression":
+        if not pd.api.types.is_numeric_dtype(y):
+            numeric = pd.to_numeric(y, errors="coerce")
+            bad = y[numeric.isna()].astype(str).unique()[:3].tolist()
+            raise InvalidTargetError(
+                f"regression target must be numeric, but it holds strings such as {bad}; "
+                "convert it to numbers, or use task='classification'"
+            )
+        values = y.to_numpy(dtype=float)
+        if not np.all(np.isfinite(values)):
+            raise InvalidTargetError("regression target holds infinite values; remove or clip those rows")
+        return values
+    kinds = {type(v) for v in y.tolist()}
+    if len(kinds) > 1 and not all(issubclass(k, (int, float, np.number, bool)) for k in kinds):
+        raise InvalidTargetError(
+            f"class labels mix types ({', '.join(sorted(k.__name__ for k in kinds))}); "
+            "convert them to one type, e.g. y.astype(str)"
+        )
+    values = y.to_numpy()
+    if values.dtype == object and kinds and all(issubclass(k, str) for k in kinds):
+        values = values.astype(str)
+    n_classes = len(np.unique(values))
+    if n_classes < 2:
+        raise InvalidTargetError(
+            f"the target has only 1 class ({values[0]!r}); classification needs at least two"
+        )
+    if n_classes > MAX_CLASSES:
+        raise InvalidTargetError(
+            f"the target has {n_classes} classes, more than the {MAX_CLASSES} metalearn supports; "
+            "if it is a numeric quantity use task='regression'"
+        )
+    return values
+
+
+def _drop_missing_target(X: pd.DataFrame, y: pd.Series, notes: list[str]) -> tuple[pd.DataFrame, pd.Series]:
+    missing = _is_missing(y)
+    if missing.all():
+        raise InvalidTargetError("every value of the target is missing (NaN); nothing to learn from")
+    if missing.any():
+        msg = f"dropped {int(missing.sum())} of {len(y)} rows whose target is missing"
+        warnings.warn(msg, DataWarning, stacklevel=4)
+        notes.append(msg)
+        keep = ~missing
+        X, y = X.loc[keep].reset_index(drop=True), y.loc[keep].reset_index(drop=True)
+    return X, y
+
+
+def _object_column_type(name: str, col: pd.Series) -> tuple[str, pd.Series]:
+    """Classify a non-numeric column and return it canonicalised."""
+    values = col.dropna()
+    kinds = {type(v) for v in values.tolist()}
+    if any(issubclass(k, (pd.Timestamp, np.datetime64)) for k in kinds) or any(
+        k.__name__ in {"datetime", "date", "time", "Timedelta", "timedelta"} for k in kinds
+    ):
+        raise DatetimeColumnError(
+            f"column {name!r} holds dates/times; convert it to numbers first "
+            "(e.g. year, month, day-of-week, or seconds since an origin), or drop it"
+        )
+    numeric = all(issubclass(k, (int, float, np.number)) and not issubclass(k, bool) for k in kinds)
+    if kinds and numeric:
+        return "numeric", col.astype(float)
+    if len(kinds) > 1:
+        raise MixedTypeColumnError(
+            f"column {name!r} mixes value types ({', '.join(sorted(k.__name__ for k in kinds))}); "
+            "convert it to one type, e.g. X[col].astype(str) for a categorical"
+        )
+    canonical = col.astype(object).where(col.notna(), np.nan)
+    if kinds == {bool} or (kinds and issubclass(next(iter(kinds)), (bool, np.bool_))):
+        return "boolean", col.astype(float)
+    n_unique, n_present = values.nunique(), len(values)
+    if n_present >= ID_MIN_ROWS and n_unique >= ID_UNIQUE_RATIO * n_present:
+        mean_len = values.astype(str).str.len().mean()
+        if mean_len <= 40:
+            raise IdentifierColumnError(
+                f"column {name!r} looks like an identifier ({n_unique} distinct values in {n_present} "
+                f"rows); drop it (load_dataset(..., drop=[{name!r}])) or it would be memorised"
+            )
+    return ("text" if n_unique > TEXT_MIN_UNIQUE else "categorical"), canonical
+
+
+def _column_type(name: str, col: pd.Series, hint: str | None) -> tuple[str, pd.Series]:
+    if pd.api.types.is_datetime64_any_dtype(col) or pd.api.types.is_timedelta64_dtype(col):
+        return _object_column_type(name, pd.Series([pd.Timestamp(0)]))  # raises DatetimeColumnError
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        col = col.astype(object)
+    if pd.api.types.is_bool_dtype(col):
+        return "boolean", col.astype(float)
+    if pd.api.types.is_numeric_dtype(col):
+        values = col.astype(float)
+        if hint in ("categorical", "text"):
+            return hint, values.astype(object)
+        present = values.dropna()
+        if hint == "boolean" or (hint is None and present.nunique() == 2 and set(present) <= {0.0, 1.0}):
+            return "boolean", values
+        return "numeric", values
+    kind, values = _object_column_type(name, col)
+    return (hint if hint in FEATURE_TYPES and kind != "numeric" else kind), values
+
+
+def _check_features(X: pd.DataFrame, hints: Mapping[str, str]) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    types, columns = [], {}
+    for name in X.columns:
+        kind, values = _column_type(name, X[name], hints.get(name))
+        types.append(kind)
+        columns[name] = values
+    frame = pd.DataFrame(columns, index=X.index)
+    numeric = [c for c, t in zip(frame.columns, types) if t in ("numeric", "boolean")]
+    if numeric:
+        block = frame[numeric].to_numpy(dtype=float)
+        inf_cols = [numeric[j] for j in np.flatnonzero(np.isinf(block).any(axis=0))]
+        if inf_cols:
+            raise InfiniteValuesError(
+                f"infinite values in column(s) {_fmt(inf_cols)}; replace them with NaN "
+                "(X.replace([np.inf, -np.inf], np.nan)) or clip them"
+            )
+    if all(frame[c].nunique(dropna=False) <= 1 for c in frame.columns):
+        raise ConstantFeaturesError(
+            f"all {frame.shape[1]} feature column(s) are constant; there is nothing to learn from"
+        )
+    return frame, tuple(types)
+
+
+def build_dataset(
+    X: object,
+    y: object,
+    *,
+    task: str | None = None,
+    name: str = "dataset",
+    source: str = "array",
+    openml_id: int | None = None,
+    feature_hints: Mapping[str, str] | None = None,
+    drop: Sequence[str] | None = None,
+) -> Dataset:
+    """Validate features and target and assemble a :class:`Dataset`.
+
+    Raises a subclass of :class:`metalearn.exceptions.InvalidDatasetError`
+    describing the problem when the data cannot be used.
+    """
+    notes: list[str] = []
+    frame = as_frame(X)
+    if drop:
+        missing_cols = [c for c in drop if c not in frame.columns]
+        if missing_cols:
+            raise TargetNotFoundError(f"cannot drop {_fmt(missing_cols)}: no such column")
+        frame = frame.drop(columns=list(drop))
+    target = y.copy() if isinstance(y, pd.Series) else pd.Series(np.asarray(y).copy() if y is not None else [])
+    if y is None or (np.ndim(y) != 1 and not isinstance(y, pd.Series)):
+        shape = None if y is None else np.shape(y)
+        if shape is not None and len(shape) == 2 and shape[1] == 1:
+            target = pd.Series(np.asarray(y).ravel().copy())
+        else:
+            raise InvalidParameterError(f"y must be one-dimensional (one target per row); got shape {shape}")
+    if len(target) != len(frame):
+        raise LengthMismatchError(f"X has {len(frame)} rows but y has {len(target)}; they must match")
+    if len(frame) == 0:
+        raise EmptyDatasetError("the dataset is empty (0 rows)")
+    if frame.shape[1] == 0:
+        raise NoFeaturesError("the dataset has no feature columns besides the target")
+    frame, target = frame.reset_index(drop=True), target.reset_index(drop=True)
+    frame, target = _drop_missing_target(frame, target, notes)
+    if len(frame) < MIN_ROWS:
+        raise TooFewRowsError(
+            f"the dataset has {len(frame)} row (1 sample); at least {MIN_ROWS} are needed, "
+            "and cross-validation needs many more"
+        )
+    if task is None:
+        task = infer_task(target)
+        notes.append(f"task inferred as {task}")
+        logger.info("%s: task inferred as %s", name, task)
+    y_arr = validate_target(target, task)
+    frame, types = _check_features(frame, feature_hints or {})
+    return Dataset(
+        X=frame, y=y_arr, task=task, feature_types=types, name=name, source=source,
+        openml_id=openml_id, notes=tuple(notes),
+    )

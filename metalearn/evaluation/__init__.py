@@ -1,0 +1,19 @@
+"""Cross-validated, failure-isolated evaluation of pipeline configurations."""
+
+from metalearn.evaluation._evaluate import DEFAULT_MAX_ROWS, EvaluationResult, cross_validate, evaluate, make_folds
+from metalearn.evaluation._isolation import IsolatedOutcome, run_isolated
+from metalearn.evaluation._metrics import DEFAULT_METRIC, METRICS, Metric, get_metric
+
+__all__ = [
+    "DEFAULT_MAX_ROWS",
+    "DEFAULT_METRIC",
+    "EvaluationResult",
+    "IsolatedOutcome",
+    "METRICS",
+    "Metric",
+    "cross_validate",
+    "evaluate",
+    "get_metric",
+    "make_folds",
+    "run_isolated",
+]

@@ -1,0 +1,212 @@
+"""Cross-validated evaluation of one configuration, contained against crashes and hangs."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import KFold, StratifiedKFold
+
+from metalearn.data._dataset import Dataset
+from metalearn.evaluation._isolation import run_isolated
+from metalearn.evaluation._metrics import get_metric
+from metalearn.exceptions import InvalidParameterError, TooFewSamplesPerClassError
+from metalearn.space import get_space
+
+logger = logging.getLogger(__name__)
+
+#: Rows kept for evaluation by default: larger datasets are subsampled (stratified for classification).
+DEFAULT_MAX_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """The outcome of evaluating one configuration on one dataset.
+
+    Attributes
+    ----------
+    config : dict
+    metric : str
+        Name of the metric; scores are higher-is-better (losses negated).
+    fold_scores : tuple of float
+        One score per fold (empty unless ``status == "ok"``).
+    mean_score : float
+        Mean of ``fold_scores``; NaN when the evaluation did not finish.
+    fit_time : float
+        Seconds spent fitting, summed over folds.
+    duration : float
+        Wall-clock seconds of the whole evaluation, isolation overhead included.
+    status : {"ok", "failed", "timeout"}
+    error : str
+        Error text when not ``ok``.
+    n_rows : int
+        Rows used (after subsampling).
+    """
+
+    config: dict
+    metric: str
+    fold_scores: tuple[float, ...] = field(default_factory=tuple)
+    mean_score: float = float("nan")
+    fit_time: float = 0.0
+    duration: float = 0.0
+    status: str = "ok"
+    error: str = ""
+    n_rows: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """Whether every fold finished."""
+        return self.status == "ok"
+
+
+def make_folds(dataset: Dataset, cv: int, random_state: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Shuffled (stratified for classification) K-fold train/test indices.
+
+    Raises :class:`TooFewSamplesPerClassError` when a class has a single
+    sample; classes smaller than ``cv`` are allowed (they miss some folds).
+    """
+    if isinstance(cv, bool) or not isinstance(cv, (int, np.integer)) or cv < 2:
+        raise InvalidParameterError(f"cv must be an integer >= 2, not {cv!r}")
+    if cv > dataset.n_rows:
+        raise InvalidParameterError(f"cv={cv} folds need at least {cv} rows; the dataset has {dataset.n_rows}")
+    if dataset.task == "classification":
+        small = {k: v for k, v in dataset.class_counts.items() if v < 2}
+        if small:
+            raise TooFewSamplesPerClassError(
+                f"class(es) {list(small)[:5]} have only 1 sample; cross-validation needs at least 2 per "
+                "class: drop or merge rare classes"
+            )
+        splitter = StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state)
+    else:
+        splitter = KFold(n_splits=cv, shuffle=True, random_state=random_state)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "least populated class has fewer members than n_splits"
+        return list(splitter.split(np.zeros(dataset.n_rows), dataset.y))
+
+
+def cross_validate(config: dict, dataset: Dataset, folds: list, metric_name: str,
+                   random_state: int | None, n_threads: int = 1,
+                   estimator=None) -> tuple[list[float], float]:
+    """Fit and score ``config`` (or ``estimator``) on each fold in this process.
+
+    Returns the fold scores and the total fit time.
+    """
+    from threadpoolctl import threadpool_limits
+
+    metric = get_metric(metric_name, dataset.task)
+    if estimator is None:
+        estimator = get_space(dataset.task).to_pipeline(
+            config, dataset, random_state=random_state, need_proba=metric.needs != "predict")
+    pipeline = estimator
+    classes = dataset.classes if dataset.task == "classification" else None
+    scores, fit_time = [], 0.0
+    with warnings.catch_warnings(), threadpool_limits(limits=n_threads):
+        warnings.simplefilter("ignore")
+        for train, test in folds:
+            model = clone(pipeline)
+            t0 = time.perf_counter()
+            model.fit(dataset.X.iloc[train], dataset.y[train])
+            fit_time += time.perf_counter() - t0
+            scores.append(metric.score(model, dataset.X.iloc[test], dataset.y[test], classes))
+    return scores, fit_time
+
+
+def evaluate(
+    config: dict,
+    dataset: Dataset,
+    *,
+    cv: int = 5,
+    metric: str | None = None,
+    time_limit: float | None = None,
+    memory_limit_mb: int | None = None,
+    random_state: int | None = 0,
+    max_rows: int | None = DEFAULT_MAX_ROWS,
+    isolation: str = "process",
+    n_threads: int = 1,
+    estimator=None,
+) -> EvaluationResult:
+    """Cross-validate one configuration; failures are results, never exceptions.
+
+    Parameters
+    ----------
+    config : dict
+        A configuration of ``get_space(dataset.task)``.
+    dataset : Dataset
+        As returned by :func:`metalearn.load_dataset`.
+    cv : int
+        Number of (stratified, shuffled) folds.
+    metric : str, optional
+        Classification: ``balanced_accuracy`` (default), ``accuracy``,
+        ``roc_auc``, ``log_loss``; regression: ``r2`` (default), ``rmse``,
+        ``mae``. Losses are negated so higher is always better.
+    time_limit : float, optional
+        Wall-clock seconds for all folds together; past it the result has
+        status ``timeout``. Enforced only with ``isolation="process"``.
+    memory_limit_mb : int, optional
+        Address-space cap of the worker process (``isolation="process"``).
+    random_state : int or None
+        Seeds the folds, the subsample and the models.
+    max_rows : int or None
+        Larger datasets are subsampled to this many rows (stratified for
+        classification) before cross-validation; None disables it.
+    isolation : {"process", "none"}
+        ``process`` runs the folds in a child process so that a crash, hang
+        or memory blow-up of the pipeline cannot harm the caller; ``none``
+        runs in this process (faster for tiny data, no protection).
+    n_threads : int
+        BLAS/OpenMP threads the pipeline may use.
+    estimator : sklearn estimator, optional
+        Evaluate this (unfitted) estimator instead of the pipeline of
+        ``config``; ``config`` is then only recorded.
+
+    Returns
+    -------
+    EvaluationResult
+
+    Examples
+    --------
+    >>> import metalearn
+    >>> from metalearn.space import get_space
+    >>> ds = metalearn.load_dataset("sklearn:breast_cancer")
+    >>> res = metalearn.evaluate(get_space(ds.task).default("linear"), ds, cv=3, isolation="none")
+    >>> res.status, res.mean_score > 0.9
+    ('ok', True)
+    """
+    if isolation not in ("process", "none"):
+        raise InvalidParameterError(f"isolation must be 'process' or 'none', not {isolation!r}")
+    metric_obj = get_metric(metric, dataset.task)
+    if estimator is None:
+        get_space(dataset.task).validate(config)
+    data = dataset.subsample(max_rows, random_state) if max_rows else dataset
+    folds = make_folds(data, cv, random_state)
+    args = (config, data, folds, metric_obj.name, random_state, n_threads, estimator)
+    start = time.perf_counter()
+    if isolation == "none":
+        try:
+            scores, fit_time = cross_validate(*args)
+        except Exception as exc:  # noqa: BLE001 - a failing pipeline is a result, not a crash
+            return EvaluationResult(config, metric_obj.name, status="failed", error=f"{type(exc).__name__}: {exc}",
+                                    duration=time.perf_counter() - start, n_rows=data.n_rows)
+        status, error = "ok", ""
+    else:
+        outcome = run_isolated(cross_validate, args, time_limit=time_limit, memory_limit_mb=memory_limit_mb)
+        status, error = outcome.status, outcome.error
+        scores, fit_time = outcome.value if outcome.status == "ok" else ([], 0.0)
+    duration = time.perf_counter() - start
+    if status == "ok" and not all(math.isfinite(s) for s in scores):
+        finite = [s for s in scores if math.isfinite(s)]
+        if not finite:
+            status, error = "failed", "every fold produced a non-finite score"
+    if status != "ok":
+        logger.debug("config %s %s: %s", config.get("family"), status, error.splitlines()[0] if error else "")
+        return EvaluationResult(config, metric_obj.name, status=status, error=error, duration=duration,
+                                n_rows=data.n_rows)
+    return EvaluationResult(
+        config, metric_obj.name, fold_scores=tuple(float(s) for s in scores),
+        mean_score=float(np.nanmean(scores)), fit_time=float(fit_time), duration=duration, n_rows=data.n_rows,
+    )

@@ -1,0 +1,123 @@
+"""Exceptions raised by metalearn.
+
+Every error metalearn raises on purpose derives from :class:`MetaLearnError`,
+so callers can catch all of them at once. Subclasses also derive from the
+matching built-in (``ValueError``, ``ImportError``, ...) so code written for
+scikit-learn style errors keeps working.
+"""
+
+from __future__ import annotations
+
+
+class MetaLearnError(Exception):
+    """Base class of every error raised by metalearn on purpose."""
+
+
+class InvalidDatasetError(MetaLearnError, ValueError):
+    """The data given cannot be used as a learning problem."""
+
+
+class EmptyDatasetError(InvalidDatasetError):
+    """The table has no rows."""
+
+
+class TooFewRowsError(InvalidDatasetError):
+    """The table has too few rows to learn anything."""
+
+
+class NoFeaturesError(InvalidDatasetError):
+    """There are no feature columns besides the target."""
+
+
+class TargetNotFoundError(InvalidDatasetError, KeyError):
+    """The target column named by the user does not exist."""
+
+    def __str__(self) -> str:  # KeyError would wrap the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidTargetError(InvalidDatasetError):
+    """The target cannot be learned (all missing, one class, wrong type ...)."""
+
+
+class TooFewSamplesPerClassError(InvalidTargetError):
+    """A class has too few samples for the requested cross-validation."""
+
+
+class InvalidFeaturesError(InvalidDatasetError):
+    """A feature column cannot be used as it is."""
+
+
+class InfiniteValuesError(InvalidFeaturesError):
+    """A numeric column holds +inf or -inf."""
+
+
+class ConstantFeaturesError(InvalidFeaturesError):
+    """Every feature column is constant."""
+
+
+class DuplicateColumnsError(InvalidFeaturesError):
+    """Two columns share one name."""
+
+
+class ColumnNamesError(InvalidFeaturesError):
+    """Column names mix strings and non-strings."""
+
+
+class MixedTypeColumnError(InvalidFeaturesError):
+    """An object column mixes values of different Python types."""
+
+
+class DatetimeColumnError(InvalidFeaturesError):
+    """A column holds dates or times, which must be turned into numbers first."""
+
+
+class IdentifierColumnError(InvalidFeaturesError):
+    """A column looks like a row identifier (almost every value distinct)."""
+
+
+class LengthMismatchError(InvalidDatasetError):
+    """X and y have different numbers of rows."""
+
+
+class DatasetSourceError(MetaLearnError):
+    """A dataset source (path, URI) cannot be read."""
+
+
+class DatasetNotFoundError(DatasetSourceError, FileNotFoundError):
+    """The path or dataset name does not exist."""
+
+
+class UnsupportedFileTypeError(DatasetSourceError, ValueError):
+    """The file type is not one metalearn reads."""
+
+
+class CorruptFileError(DatasetSourceError, ValueError):
+    """The file exists but cannot be decoded."""
+
+
+class InvalidConfigError(MetaLearnError, ValueError):
+    """A pipeline configuration does not belong to the search space."""
+
+
+class InvalidParameterError(MetaLearnError, ValueError):
+    """An argument of a metalearn function or estimator is out of range."""
+
+
+class KnowledgeBaseError(MetaLearnError):
+    """The knowledge base cannot be opened or used."""
+
+
+class KnowledgeBaseVersionError(KnowledgeBaseError):
+    """The knowledge base was built with an incompatible schema or space."""
+
+
+class KnowledgeBaseIntegrityError(KnowledgeBaseError):
+    """A knowledge base file does not match its recorded checksum."""
+
+
+class OptionalDependencyError(MetaLearnError, ImportError):
+    """An optional dependency needed for this feature is not installed."""
+
+
+__all__ = [name for name in dir() if name.endswith("Error")]
