@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from metalearn.data._dataset import FEATURE_TYPES, TASKS, Dataset
+from metalearn.data._dataset import TASKS, Dataset
 from metalearn.exceptions import (
     ColumnNamesError,
     ConstantFeaturesError,
@@ -225,7 +225,8 @@ def _column_type(name: str, col: pd.Series, hint: str | None) -> tuple[str, pd.S
             return "boolean", values
         return "numeric", values
     kind, values = _object_column_type(name, col)
-    return (hint if hint in FEATURE_TYPES and kind != "numeric" else kind), values
+    # a "categorical"/"text" hint may refine a string column; a "numeric" hint cannot make strings numbers
+    return (hint if hint in ("categorical", "text") and kind in ("categorical", "text") else kind), values
 
 
 def _check_features(X: pd.DataFrame, hints: Mapping[str, str]) -> tuple[pd.DataFrame, tuple[str, ...]]:

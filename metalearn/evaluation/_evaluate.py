@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -96,8 +97,6 @@ def cross_validate(config: dict, dataset: Dataset, folds: list, metric_name: str
 
     Returns the fold scores and the total fit time.
     """
-    from threadpoolctl import threadpool_limits
-
     metric = get_metric(metric_name, dataset.task)
     if estimator is None:
         estimator = get_space(dataset.task).to_pipeline(
@@ -105,7 +104,7 @@ def cross_validate(config: dict, dataset: Dataset, folds: list, metric_name: str
     pipeline = estimator
     classes = dataset.classes if dataset.task == "classification" else None
     scores, fit_time = [], 0.0
-    with warnings.catch_warnings(), threadpool_limits(limits=n_threads):
+    with warnings.catch_warnings(), _thread_controller().limit(limits=n_threads):
         warnings.simplefilter("ignore")
         for train, test in folds:
             model = clone(pipeline)
@@ -114,6 +113,16 @@ def cross_validate(config: dict, dataset: Dataset, folds: list, metric_name: str
             fit_time += time.perf_counter() - t0
             scores.append(metric.score(model, dataset.X.iloc[test], dataset.y[test], classes))
     return scores, fit_time
+
+
+def _thread_controller():
+    """The forkserver's pre-scanned thread-pool controller when running there, else a fresh one."""
+    server = sys.modules.get("metalearn.evaluation._forkserver_init")
+    if server is not None:
+        return server.CONTROLLER
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def evaluate(

@@ -18,7 +18,7 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-PRELOAD = ["numpy", "pandas", "sklearn.ensemble", "sklearn.pipeline", "metalearn.evaluation._evaluate"]
+PRELOAD = ["metalearn.evaluation._evaluate", "metalearn.evaluation._forkserver_init"]
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,9 @@ class Metric:
         present = np.isin(classes, np.unique(y))
         if present.sum() < 2:
             return float("nan")
-        if len(classes) == 2:
-            return float(skm.roc_auc_score(y == classes[1], proba[:, 1]))
         sub = proba[:, present] / np.clip(proba[:, present].sum(axis=1, keepdims=True), 1e-15, None)
+        if present.sum() == 2:
+            return float(skm.roc_auc_score(y == classes[present][1], sub[:, 1]))
         return float(skm.roc_auc_score(y, sub, multi_class="ovr", labels=classes[present]))
 
 

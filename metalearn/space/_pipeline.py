@@ -17,6 +17,7 @@ from sklearn.ensemble import (
 from sklearn.feature_selection import SelectPercentile, f_classif, f_regression
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import ElasticNet, LogisticRegression, Ridge
+from sklearn.model_selection import KFold
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
@@ -54,7 +55,7 @@ def _encoder(name: str, task: str, random_state: int | None):
                              sparse_output=False)
     if name == "target":
         return TargetEncoder(target_type="continuous" if task == "regression" else "auto",
-                             random_state=random_state)
+                             cv=KFold(5, shuffle=True, random_state=random_state))
     return OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1,
                           max_categories=ORDINAL_MAX_CATEGORIES)
 

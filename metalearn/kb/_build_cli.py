@@ -1,0 +1,100 @@
+"""Command line of the KB builder (``scripts/build_knowledge_base.py`` and ``metalearn kb build``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+from pathlib import Path
+
+from metalearn.kb._builder import Protocol, build_local
+from metalearn.kb._publish import snapshot, write_manifest
+from metalearn.kb._sources import DatasetSpec, ReservedList, pmlb_specs
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_WORK = ".work/kb.sqlite"
+DEFAULT_RESERVED = "../shared/datasets/reserved.csv"
+
+
+def _add_local(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("local", help="evaluate the candidate pool densely on local datasets")
+    p.add_argument("--pmlb-dir", help="directory in the PMLB layout (NAME.tsv.gz + manifest.csv)")
+    p.add_argument("--datasets", help="comma-separated dataset names of --pmlb-dir (default: all)")
+    p.add_argument("--files", nargs="*", default=[], help="CSV/TSV/parquet files (target column 'target')")
+    p.add_argument("--output", default=DEFAULT_WORK, help=f"SQLite file to create or resume ({DEFAULT_WORK})")
+    p.add_argument("--pool-size", type=int, default=100, help="configurations per task (default 100)")
+    p.add_argument("--cv", type=int, default=Protocol.cv)
+    p.add_argument("--max-rows", type=int, default=Protocol.max_rows)
+    p.add_argument("--time-limit", type=float, default=Protocol.time_limit)
+    p.add_argument("--memory-limit-mb", type=int, default=Protocol.memory_limit_mb)
+    p.add_argument("--n-jobs", type=int, default=1, help="local worker processes")
+    p.add_argument("--dask-local", type=int, help="run on a local Dask cluster of N workers")
+    p.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--chunk-size", type=int, default=10)
+    p.add_argument("--reserved", default=DEFAULT_RESERVED, help="CSV of datasets to keep out of the KB")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def _add_publish(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("publish", help="snapshot a build into a KB directory and write its manifest")
+    p.add_argument("--from", dest="db", default=DEFAULT_WORK, help="SQLite file of a build")
+    p.add_argument("--to", dest="target", default="knowledge_base", help="KB directory (default knowledge_base)")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of the builder."""
+    ap = argparse.ArgumentParser(prog="build_knowledge_base", description=__doc__)
+    sub = ap.add_subparsers(dest="command", required=True)
+    _add_local(sub)
+    _add_publish(sub)
+    return ap
+
+
+def _file_specs(files: list[str]) -> list[DatasetSpec]:
+    from metalearn.data import load_dataset
+
+    specs = []
+    for f in files:
+        ds = load_dataset(f)
+        specs.append(DatasetSpec(name=ds.name, uri=str(Path(f).resolve()), task=ds.task, n_rows=ds.n_rows,
+                                 n_features=ds.n_features, n_classes=ds.n_classes or None))
+    return specs
+
+
+def run_local(args: argparse.Namespace, command: str) -> int:
+    """Run the ``local`` source."""
+    specs: list[DatasetSpec] = []
+    if args.pmlb_dir:
+        names = args.datasets.split(",") if args.datasets else None
+        specs += pmlb_specs(args.pmlb_dir, names)
+    specs += _file_specs(args.files)
+    if not specs:
+        print("nothing to evaluate: give --pmlb-dir and/or --files", file=sys.stderr)
+        return 2
+    protocol = Protocol(cv=args.cv, max_rows=args.max_rows, time_limit=args.time_limit,
+                        memory_limit_mb=args.memory_limit_mb)
+    out = build_local(args.output, specs, pool_size=args.pool_size, protocol=protocol,
+                      reserved=ReservedList.read(args.reserved), n_jobs=args.n_jobs, scheduler=args.scheduler,
+                      dask_local=args.dask_local, chunk_size=args.chunk_size, progress=not args.no_progress,
+                      command=command)
+    print(f"stored {out['added']} new runs in {out['seconds']:.0f} s; "
+          f"reserved datasets dropped: {', '.join(out['skipped_reserved']) or 'none'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    command = "python scripts/build_knowledge_base.py " + shlex.join(argv)
+    if args.command == "local":
+        return run_local(args, command)
+    if args.command == "publish":
+        snapshot(args.db, args.target)
+        manifest = write_manifest(args.target)
+        print(f"published {args.target}: {manifest['counts']}")
+        return 0
+    return 2

@@ -1,0 +1,235 @@
+"""Offline builder: evaluate a candidate pool densely on datasets and store the runs.
+
+Resumable (pairs already stored are skipped; each finished chunk is committed
+at once), parallel with joblib or Dask distributed, deterministic: the same
+protocol gives the same scores serially and in parallel.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy
+import pandas
+import sklearn
+from tqdm.auto import tqdm
+
+from metalearn._version import __version__
+from metalearn.data import load_dataset
+from metalearn.evaluation import DEFAULT_METRIC, evaluate
+from metalearn.exceptions import KnowledgeBaseError, MetaLearnError
+from metalearn.kb._schema import SCHEMA_VERSION, RunRecord, config_key
+from metalearn.kb._sources import DatasetSpec, ReservedList, candidate_pool, chunked, size_order
+from metalearn.kb._store import KBStore
+from metalearn.space import SPACE_VERSION
+
+logger = logging.getLogger(__name__)
+
+LIBRARY_VERSIONS = {"metalearn": __version__, "scikit-learn": sklearn.__version__,
+                    "numpy": numpy.__version__, "pandas": pandas.__version__}
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How every run of a build is measured (recorded in the KB manifest).
+
+    Attributes
+    ----------
+    cv : int
+        Stratified (classification) / plain K-fold, shuffled with ``random_state``.
+    max_rows : int
+        Datasets are subsampled (stratified) to this many rows before CV.
+    time_limit : float
+        Seconds per evaluation (all folds); slower configs are recorded as ``timeout``.
+    memory_limit_mb : int
+        Address-space cap of the evaluation process.
+    random_state : int
+        Seed of folds, subsample and models.
+    n_threads : int
+        BLAS/OpenMP threads per evaluation.
+    """
+
+    cv: int = 3
+    max_rows: int = 2000
+    time_limit: float = 60.0
+    memory_limit_mb: int = 6144
+    random_state: int = 0
+    n_threads: int = 1
+
+    def metric(self, task: str) -> str:
+        """The metric runs of ``task`` are stored with (the task's default)."""
+        return DEFAULT_METRIC[task]
+
+
+def evaluate_chunk(spec: DatasetSpec, configs: list[tuple[str, dict]], protocol: Protocol) -> list[RunRecord]:
+    """Load ``spec`` once and evaluate each ``(config_id, config)`` on it (runs in a worker).
+
+    ``dataset_id`` in the returned records is 0; the caller fills it in.
+    """
+    metric = protocol.metric(spec.task)
+    try:
+        data = load_dataset(spec.uri, task=spec.task).subsample(protocol.max_rows, protocol.random_state)
+    except MetaLearnError as exc:
+        return [RunRecord(0, cid, metric, (), float("nan"), 0.0, "failed", "local", error=f"load: {exc}",
+                          library_versions=LIBRARY_VERSIONS) for cid, _ in configs]
+    runs = []
+    for cid, config in configs:
+        res = evaluate(config, data, cv=protocol.cv, time_limit=protocol.time_limit,
+                       memory_limit_mb=protocol.memory_limit_mb, random_state=protocol.random_state,
+                       max_rows=None, isolation="process", n_threads=protocol.n_threads)
+        runs.append(RunRecord(0, cid, metric, res.fold_scores, res.mean_score, res.fit_time, res.status, "local",
+                              duration=res.duration, error=res.error[:2000], n_rows_used=res.n_rows,
+                              library_versions=LIBRARY_VERSIONS))
+    return runs
+
+
+def _prepare_store(store: KBStore, protocol: Protocol, reserved: ReservedList, command: str) -> None:
+    store.check_versions(SCHEMA_VERSION, SPACE_VERSION)
+    stored = store.get_meta("protocol")
+    if stored is not None and stored != _json(asdict(protocol)):
+        raise KnowledgeBaseError(
+            f"{store.path} was built with protocol {stored}; resuming with a different protocol "
+            f"({_json(asdict(protocol))}) would mix incomparable runs: use another --output or the same options"
+        )
+    store.set_meta({
+        "space_version": SPACE_VERSION, "protocol": asdict(protocol), "library_versions": LIBRARY_VERSIONS,
+        "reserved_exclusion": {"applied": True, "file": reserved.path, "n_names": len(reserved.names),
+                               "n_openml_ids": len(reserved.openml_ids)},
+        "build_command": command,
+    })
+
+
+def _json(obj: object) -> str:
+    from metalearn.kb._schema import dumps
+
+    return dumps(obj)
+
+
+def register_pool(store: KBStore, task: str, size: int, random_state: int = 0) -> list[tuple[str, dict]]:
+    """Store the candidate pool of ``task`` and return ``(config_id, config)`` pairs."""
+    pool = [(config_key(task, c), c) for c in candidate_pool(task, size, random_state)]
+    store.add_configs((cid, task, c["family"], c, SPACE_VERSION) for cid, c in pool)
+    return pool
+
+
+def plan_work(store: KBStore, specs: list[DatasetSpec], pools: dict[str, list[tuple[str, dict]]],
+              protocol: Protocol, chunk_size: int) -> list[tuple[int, DatasetSpec, list[tuple[str, dict]]]]:
+    """Chunks of (dataset id, spec, configs) still to evaluate, cheap datasets first."""
+    work = []
+    done = {task: store.done_pairs(protocol.metric(task), "local") for task in pools}
+    for spec in size_order(specs):
+        did = store.add_dataset(name=spec.name, source="local", task=spec.task, family=spec.family,
+                                openml_id=spec.openml_id, n_rows=spec.n_rows, n_features=spec.n_features,
+                                n_classes=spec.n_classes)
+        pending = [(cid, c) for cid, c in pools[spec.task] if (did, cid) not in done[spec.task]]
+        work.extend((did, spec, chunk) for chunk in chunked(pending, chunk_size))
+    return work
+
+
+def _execute(work: list, protocol: Protocol, n_jobs: int, scheduler: str | None,
+             dask_local: int | None) -> Iterator[tuple[int, list[RunRecord]]]:
+    """Yield ``(dataset_id, runs)`` as chunks finish, serially, with joblib, or on Dask."""
+    if scheduler or dask_local:
+        yield from _execute_dask(work, protocol, scheduler, dask_local)
+        return
+    if n_jobs == 1:
+        for did, spec, chunk in work:
+            yield did, evaluate_chunk(spec, chunk, protocol)
+        return
+    from joblib import Parallel, delayed
+
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    yield from parallel(delayed(_tagged_chunk)(did, spec, chunk, protocol) for did, spec, chunk in work)
+
+
+def _tagged_chunk(did: int, spec: DatasetSpec, chunk: list, protocol: Protocol) -> tuple[int, list[RunRecord]]:
+    return did, evaluate_chunk(spec, chunk, protocol)
+
+
+def _execute_dask(work: list, protocol: Protocol, scheduler: str | None,
+                  dask_local: int | None) -> Iterator[tuple[int, list[RunRecord]]]:
+    from metalearn.utils import import_optional
+
+    distributed = import_optional("dask.distributed", extra="distributed")
+    cluster = None
+    if scheduler:
+        client = distributed.Client(scheduler)
+    else:
+        cluster = distributed.LocalCluster(n_workers=dask_local, threads_per_worker=1, processes=True,
+                                           dashboard_address=None)
+        client = distributed.Client(cluster)
+    try:
+        futures = [client.submit(_tagged_chunk, did, spec, chunk, protocol, pure=False)
+                   for did, spec, chunk in work]
+        for future in distributed.as_completed(futures):
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def build_local(output: str | Path, specs: list[DatasetSpec], *, pool_size: int = 100,
+                protocol: Protocol | None = None, reserved: ReservedList | None = None, n_jobs: int = 1,
+                scheduler: str | None = None, dask_local: int | None = None, chunk_size: int = 10,
+                progress: bool = True, command: str = "",
+                on_chunk: Callable[[int], None] | None = None) -> dict:
+    """Evaluate the candidate pool on every spec and store the runs in ``output`` (a ``kb.sqlite`` path).
+
+    Parameters
+    ----------
+    output : path
+        SQLite file to create or resume.
+    specs : list of DatasetSpec
+        Datasets to evaluate; reserved ones are dropped.
+    pool_size : int
+        Configurations per task (family defaults first).
+    protocol : Protocol
+        Evaluation protocol (must match the stored one when resuming).
+    reserved : ReservedList
+        Datasets that must never enter the KB.
+    n_jobs : int
+        Local worker processes (joblib).
+    scheduler, dask_local : str, int
+        Run on a Dask scheduler address, or on a local Dask cluster of that many workers.
+    chunk_size : int
+        Configurations evaluated per task sent to a worker (the most a kill can lose per worker).
+    progress : bool
+        Show a progress bar with ETA.
+    command : str
+        The command line, recorded in the manifest.
+    on_chunk : callable, optional
+        Called with the number of runs stored after each chunk (tests use it to interrupt a build).
+
+    Returns
+    -------
+    dict
+        ``{"added": runs stored now, "skipped_reserved": [...], "seconds": wall time}``.
+    """
+    protocol = protocol or Protocol()
+    reserved = reserved or ReservedList(frozenset(), frozenset())
+    kept = [s for s in specs if not reserved.excludes(s.name, s.openml_id)]
+    dropped = sorted(s.name for s in specs if reserved.excludes(s.name, s.openml_id))
+    start = time.perf_counter()
+    with KBStore(output, create=True) as store:
+        _prepare_store(store, protocol, reserved, command)
+        if dropped:
+            logger.info("dropped %d reserved dataset(s): %s", len(dropped), ", ".join(dropped))
+        store.set_meta({"reserved_dropped": dropped})
+        tasks = sorted({s.task for s in kept})
+        pools = {task: register_pool(store, task, pool_size) for task in tasks}
+        store.set_meta({"pool_size": {t: len(p) for t, p in pools.items()}})
+        work = plan_work(store, kept, pools, protocol, chunk_size)
+        total = sum(len(chunk) for _, _, chunk in work)
+        added = 0
+        with tqdm(total=total, desc="KB runs", unit="run", disable=not progress, smoothing=0.05) as bar:
+            for did, runs in _execute(work, protocol, n_jobs, scheduler, dask_local):
+                added += store.add_runs(RunRecord(**{**asdict(r), "dataset_id": did}) for r in runs)
+                bar.update(len(runs))
+                if on_chunk is not None:
+                    on_chunk(added)
+    return {"added": added, "skipped_reserved": dropped, "seconds": time.perf_counter() - start}

@@ -1,0 +1,177 @@
+"""What the builder evaluates: dataset specs, families of near-copies, the reserved list, the pool."""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from metalearn.space import get_space
+from metalearn.utils import check_random_state
+
+#: Near-copy families among PMLB/OpenML datasets: held out together in leave-one-family-out evaluation.
+FAMILY_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"^fri_c\d", "friedman"),
+    (r"^gametes", "gametes"),
+    (r"^analcatdata", "analcatdata"),
+    (r"^mfeat", "mfeat"),
+    (r"bng", "bng"),
+    (r"^(prnn_fglass|glass\d*)$", "glass"),
+    (r"^wine_quality", "wine_quality"),
+    (r"^(breast|wdbc|wpbc)", "breast"),
+    (r"^(all(bp|hyper|hypo|rep)|hypothyroid|sick|thyroid|new_thyroid|ann_thyroid|dis)$", "thyroid"),
+    (r"^(monk\d?|monks?_.*)$", "monk"),
+    (r"^(led\d+|led24|led7)$", "led"),
+    (r"^(heart_.*|hungarian|cleveland.*|statlog_heart|heart)$", "heart"),
+    (r"^(colic|horse_colic)$", "colic"),
+    (r"^(mux\d+|parity\d+)$", "boolean_synthetic"),
+    (r"^(house_\d+\w*|houses?)$", "house"),
+    (r"^(cpu_act|cpu_small|cpu)$", "cpu"),
+    (r"^(puma\d+\w*)$", "puma"),
+    (r"^(kin8nm|kin.*)$", "kin"),
+    (r"^(pol|2dplanes|mv)$", "delve_synthetic"),
+    (r"^(chess|kr_vs_kp|krkopt|kropt)$", "chess"),
+    (r"^(tic_tac_toe|tictactoe)$", "tic_tac_toe"),
+    (r"^(car|car_evaluation)$", "car"),
+    (r"^(vowel|vowel_.*)$", "vowel"),
+    (r"^(waveform_\d+|waveform)$", "waveform"),
+    (r"^(ring|twonorm)$", "delve_gaussian"),
+    (r"^(satimage|sat)$", "satimage"),
+    (r"^(letter|letter_.*)$", "letter"),
+)
+
+
+def normalise_name(name: str) -> str:
+    """Lower-case, ``-`` as ``_``: the form names are compared in."""
+    return name.strip().lower().replace("-", "_")
+
+
+def dataset_family(name: str) -> str:
+    """Family of near-copies a dataset belongs to (its own base name when none applies).
+
+    A leading OpenML id (``1027_ESL``) is ignored.
+    """
+    base = re.sub(r"^\d+_", "", normalise_name(name))
+    for pattern, family in FAMILY_PATTERNS:
+        if re.search(pattern, base):
+            return family
+    return base
+
+
+@dataclass(frozen=True)
+class ReservedList:
+    """Datasets reserved for independent evaluation: never in any KB."""
+
+    names: frozenset[str]
+    openml_ids: frozenset[int]
+    path: str = ""
+
+    @classmethod
+    def read(cls, path: str | Path | None) -> ReservedList:
+        """Read ``reserved.csv`` (columns ``name``, ``openml_id``); an absent path gives an empty list."""
+        if path is None or not Path(path).exists():
+            return cls(frozenset(), frozenset(), "")
+        names, ids = set(), set()
+        with open(path, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                if row.get("name"):
+                    names.add(normalise_name(row["name"]))
+                if (row.get("openml_id") or "").strip().isdigit():
+                    ids.add(int(row["openml_id"]))
+        return cls(frozenset(names), frozenset(ids), str(path))
+
+    def excludes(self, name: str, openml_id: int | None = None) -> bool:
+        """Whether a dataset (by name or OpenML id) is reserved."""
+        norm = normalise_name(name)
+        stripped = re.sub(r"^\d+_", "", norm)
+        return norm in self.names or stripped in self.names or (openml_id is not None and openml_id in self.openml_ids)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset to evaluate: how to load it and what is known without loading it."""
+
+    name: str
+    uri: str
+    task: str
+    openml_id: int | None = None
+    n_rows: int | None = None
+    n_features: int | None = None
+    n_classes: int | None = None
+
+    @property
+    def family(self) -> str:
+        """Family of near-copies (see :func:`dataset_family`)."""
+        return dataset_family(self.name)
+
+
+def pmlb_specs(root: str | Path, names: list[str] | None = None) -> list[DatasetSpec]:
+    """Specs of the datasets in a PMLB-layout directory (from its manifest; nothing loaded)."""
+    from metalearn.data import pmlb_manifest
+
+    manifest = pmlb_manifest(root)
+    chosen = names if names is not None else list(manifest.index)
+    unknown = [n for n in chosen if n not in manifest.index]
+    if unknown:
+        from metalearn.exceptions import DatasetNotFoundError
+
+        raise DatasetNotFoundError(f"not in {Path(root) / 'manifest.csv'}: {', '.join(unknown)}")
+    specs = []
+    for name in chosen:
+        row = manifest.loc[name]
+        head = name.split("_", 1)[0]
+        n_classes = row.get("n_classes")
+        specs.append(DatasetSpec(
+            name=name, uri=f"pmlb-dir:{Path(root) / name}", task=str(row["task"]),
+            openml_id=int(head) if head.isdigit() else None, n_rows=int(row["n_rows"]),
+            n_features=int(row["n_features"]),
+            n_classes=int(n_classes) if n_classes == n_classes and n_classes is not None else None,
+        ))
+    return specs
+
+
+def candidate_pool(task: str, size: int, random_state: int = 0) -> list[dict]:
+    """The configurations evaluated densely: every family's default, then seeded samples.
+
+    Samples go round-robin over families so each family gets about the
+    same share; duplicates are skipped.
+    """
+    space = get_space(task)
+    pool = space.defaults()
+    seen = {space.config_id(c) for c in pool}
+    rng = check_random_state(random_state)
+    families = space.families
+    i = 0
+    while len(pool) < size:
+        config = space.sample(rng, family=families[i % len(families)])
+        i += 1
+        key = space.config_id(config)
+        if key not in seen:
+            seen.add(key)
+            pool.append(config)
+        if i > 100 * size:
+            break
+    return pool[:size]
+
+
+def chunked(items: list, size: int) -> list[list]:
+    """Split a list into consecutive chunks of at most ``size``."""
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def size_order(specs: list[DatasetSpec]) -> list[DatasetSpec]:
+    """Specs sorted by rows x features (cheap datasets first, so a partial build covers many)."""
+    return sorted(specs, key=lambda s: (min(s.n_rows or 0, 10**6) * max(s.n_features or 1, 1), s.name))
+
+
+__all__ = [
+    "DatasetSpec",
+    "ReservedList",
+    "candidate_pool",
+    "chunked",
+    "dataset_family",
+    "normalise_name",
+    "pmlb_specs",
+    "size_order",
+]

@@ -1,0 +1,20 @@
+#!/usr/bin/env python
+"""Build (or resume) the metalearn knowledge base offline.
+
+Examples
+--------
+Dense local runs on every PMLB dataset (resumable; rerun to continue)::
+
+    python scripts/build_knowledge_base.py local --pmlb-dir ../shared/datasets/pmlb --output .work/kb.sqlite
+
+Publish the build as the shipped KB (snapshot + manifest with checksums)::
+
+    python scripts/build_knowledge_base.py publish --from .work/kb.sqlite --to knowledge_base
+"""
+
+import sys
+
+from metalearn.kb._build_cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""The search space language and the pipelines it builds."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import metalearn
+from metalearn.exceptions import InvalidConfigError
+from metalearn.space import Categorical, Condition, Float, Int, get_space
+
+TASKS = ("classification", "regression")
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_samples_are_valid_json_and_roundtrip_through_the_encoding(task):
+    space = get_space(task)
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        config = space.sample(rng)
+        space.validate(config)
+        assert json.loads(json.dumps(config)) == config
+        back = space.decode(space.encode(config))
+        assert back.keys() == config.keys()
+        for key, value in config.items():
+            if isinstance(value, float):
+                assert back[key] == pytest.approx(value, rel=1e-9)
+            else:
+                assert back[key] == value
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_every_family_has_a_valid_default(task):
+    space = get_space(task)
+    assert len(space.families) == 7
+    for family in space.families:
+        assert space.validate(space.default(family))["family"] == family
+
+
+def test_conditions_activate_children():
+    space = get_space("classification")
+    cfg = space.default("random_forest")
+    assert cfg["max_features_strategy"] == "sqrt" and "max_features_fraction" not in cfg
+    cfg2 = dict(cfg, max_features_strategy="fraction")
+    with pytest.raises(InvalidConfigError, match="missing hyperparameter 'max_features_fraction'"):
+        space.validate(cfg2)
+    cfg2["max_features_fraction"] = 0.3
+    assert space.validate(cfg2)
+
+
+def test_invalid_configs_are_rejected_with_reasons():
+    space = get_space("regression")
+    with pytest.raises(InvalidConfigError, match="unknown family 'xgb'"):
+        space.validate({"family": "xgb"})
+    bad = dict(space.default("knn"), n_neighbors=500)
+    with pytest.raises(InvalidConfigError, match="n_neighbors=500 is not an integer in \\[1, 64\\]"):
+        space.validate(bad)
+    with pytest.raises(InvalidConfigError, match="unknown or inactive"):
+        space.validate(dict(space.default("knn"), bogus=1))
+
+
+def test_log_scale_and_primitives():
+    p = Float("lr", 1e-4, 1.0, 1e-2, log=True)
+    assert p.to_unit(1e-2)[0] == pytest.approx(0.5)
+    i = Int("k", 1, 100, 10, log=True)
+    assert i.from_unit(np.array([0.5])) == 10
+    c = Categorical("c", ("a", "b"), "a", conditions=(Condition("x", (1,)),))
+    assert not c.conditions[0].holds({"x": 2})
+    with pytest.raises(InvalidConfigError):
+        Float("bad", 1.0, 0.5, 0.7)
+
+
+def test_neighbor_stays_in_family_and_is_valid():
+    space = get_space("classification")
+    rng = np.random.default_rng(1)
+    cfg = space.default("svm")
+    for _ in range(50):
+        nb = space.neighbor(cfg, rng)
+        assert space.validate(nb)["family"] == "svm"
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_every_family_pipeline_fits_mixed_data_with_missing_values(task):
+    rng = np.random.default_rng(0)
+    n = 80
+    import pandas as pd
+
+    df = pd.DataFrame({
+        "num": rng.normal(size=n), "num2": rng.normal(size=n),
+        "cat": rng.choice(["a", "b", "c"], n), "flag": rng.integers(0, 2, n).astype(bool),
+    })
+    df.loc[[1, 2], "num"] = np.nan
+    df.loc[[3], "cat"] = None
+    y = (df["num2"] > 0).astype(int) if task == "classification" else df["num2"] * 3 + rng.normal(size=n)
+    ds = metalearn.load_dataset((df, y), task=task)
+    space = get_space(task)
+    for rs, config in enumerate(space.defaults() + [space.sample(np.random.default_rng(s)) for s in range(10)]):
+        pipe = space.to_pipeline(config, ds, random_state=rs)
+        pipe.fit(ds.X, ds.y)
+        assert len(pipe.predict(ds.X.iloc[:5])) == 5
+
+
+def test_space_version_and_description():
+    space = get_space("classification")
+    assert space.version
+    rows = space.describe()
+    assert {"family", "name", "kind", "range", "default", "condition"} <= rows[0].keys()
