@@ -1,6 +1,8 @@
 """Knowledge base: schema, SQLite store, offline builders and the online reader."""
 
 from metalearn.kb._builder import Protocol, build_local, evaluate_chunk
+from metalearn.kb._kb import KnowledgeBase, default_kb_path
+from metalearn.kb._publish import snapshot, verify_manifest, write_manifest
 from metalearn.kb._schema import SCHEMA_VERSION, ConfigRecord, DatasetRecord, RunRecord, config_key
 from metalearn.kb._sources import (
     DatasetSpec,
@@ -16,6 +18,7 @@ __all__ = [
     "DatasetRecord",
     "DatasetSpec",
     "KBStore",
+    "KnowledgeBase",
     "Protocol",
     "ReservedList",
     "RunRecord",
@@ -24,6 +27,10 @@ __all__ = [
     "candidate_pool",
     "config_key",
     "dataset_family",
+    "default_kb_path",
     "evaluate_chunk",
     "pmlb_specs",
+    "snapshot",
+    "verify_manifest",
+    "write_manifest",
 ]

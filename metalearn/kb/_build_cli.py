@@ -43,12 +43,34 @@ def _add_publish(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--to", dest="target", default="knowledge_base", help="KB directory (default knowledge_base)")
 
 
+def _add_metafeatures(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("metafeatures", help="compute missing meta-features of local datasets")
+    p.add_argument("--pmlb-dir", required=True)
+    p.add_argument("--output", default=DEFAULT_WORK)
+    p.add_argument("--reserved", default=DEFAULT_RESERVED)
+    p.add_argument("--no-progress", action="store_true")
+
+
+def run_metafeatures(args: argparse.Namespace) -> int:
+    """Run the ``metafeatures`` stage on its own (the ``local`` build runs it too)."""
+    from metalearn.kb._builder import compute_metafeatures
+    from metalearn.kb._store import KBStore
+
+    reserved = ReservedList.read(args.reserved)
+    specs = [s for s in pmlb_specs(args.pmlb_dir) if not reserved.excludes(s.name, s.openml_id)]
+    with KBStore(args.output, create=True) as store:
+        n = compute_metafeatures(store, specs, progress=not args.no_progress)
+    print(f"meta-features computed for {n} dataset(s)")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the builder."""
     ap = argparse.ArgumentParser(prog="build_knowledge_base", description=__doc__)
     sub = ap.add_subparsers(dest="command", required=True)
     _add_local(sub)
     _add_publish(sub)
+    _add_metafeatures(sub)
     return ap
 
 
@@ -92,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     command = "python scripts/build_knowledge_base.py " + shlex.join(argv)
     if args.command == "local":
         return run_local(args, command)
+    if args.command == "metafeatures":
+        return run_metafeatures(args)
     if args.command == "publish":
         snapshot(args.db, args.target)
         manifest = write_manifest(args.target)

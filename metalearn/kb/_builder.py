@@ -130,6 +130,30 @@ def plan_work(store: KBStore, specs: list[DatasetSpec], pools: dict[str, list[tu
     return work
 
 
+def compute_metafeatures(store: KBStore, specs: list[DatasetSpec], *, random_state: int = 0,
+                         progress: bool = True) -> int:
+    """Extract and store meta-features of every spec's dataset that has none yet; returns how many.
+
+    Meta-features describe the full dataset (not the evaluation subsample).
+    """
+    from metalearn.metafeatures import extract_metafeatures
+
+    have = {(n, s) for n, s, mf in store.conn.execute("SELECT name, source, metafeatures FROM datasets")
+            if mf is not None}
+    todo = [s for s in specs if (s.name, "local") not in have]
+    for spec in tqdm(todo, desc="meta-features", unit="dataset", disable=not progress):
+        did = store.add_dataset(name=spec.name, source="local", task=spec.task, family=spec.family,
+                                openml_id=spec.openml_id, n_rows=spec.n_rows, n_features=spec.n_features,
+                                n_classes=spec.n_classes)
+        try:
+            values = extract_metafeatures(load_dataset(spec.uri, task=spec.task), random_state=random_state).values
+        except MetaLearnError as exc:
+            logger.warning("meta-features of %s failed: %s", spec.name, exc)
+            continue
+        store.set_metafeatures(did, {k: (None if v != v else float(v)) for k, v in values.items()})
+    return len(todo)
+
+
 def _execute(work: list, protocol: Protocol, n_jobs: int, scheduler: str | None,
              dask_local: int | None) -> Iterator[tuple[int, list[RunRecord]]]:
     """Yield ``(dataset_id, runs)`` as chunks finish, serially, with joblib, or on Dask."""
@@ -223,6 +247,7 @@ def build_local(output: str | Path, specs: list[DatasetSpec], *, pool_size: int 
         tasks = sorted({s.task for s in kept})
         pools = {task: register_pool(store, task, pool_size) for task in tasks}
         store.set_meta({"pool_size": {t: len(p) for t, p in pools.items()}})
+        compute_metafeatures(store, kept, random_state=protocol.random_state, progress=progress)
         work = plan_work(store, kept, pools, protocol, chunk_size)
         total = sum(len(chunk) for _, _, chunk in work)
         added = 0

@@ -1,0 +1,188 @@
+"""The online, read-only view of a knowledge base (``KnowledgeBase.open``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from metalearn.exceptions import InvalidParameterError, KnowledgeBaseError
+from metalearn.kb._publish import verify_manifest
+from metalearn.kb._schema import SCHEMA_VERSION
+from metalearn.kb._sources import normalise_name
+from metalearn.kb._store import DB_NAME, KBStore
+from metalearn.space import SPACE_VERSION
+
+logger = logging.getLogger(__name__)
+
+
+def default_kb_path() -> Path:
+    """Where the shipped KB lives: ``$METALEARN_KB`` or ``knowledge_base/`` beside the package."""
+    env = os.environ.get("METALEARN_KB")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "knowledge_base"
+
+
+@dataclass(frozen=True, eq=False)
+class KnowledgeBase:
+    """Datasets, configurations and runs, loaded into pandas; filtered views are cheap copies.
+
+    Use :meth:`open`. All frames are read once; methods never write (see
+    :meth:`add_runs` for the copy-on-write user KB).
+
+    Examples
+    --------
+    >>> from metalearn.kb import KnowledgeBase
+    >>> kb = KnowledgeBase.open()  # doctest: +SKIP
+    >>> kb.summary()["n_datasets"]  # doctest: +SKIP
+    230
+    """
+
+    datasets: pd.DataFrame
+    configs: pd.DataFrame
+    runs: pd.DataFrame
+    meta: dict = field(default_factory=dict)
+    path: Path | None = None
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, *, verify: bool = True) -> KnowledgeBase:
+        """Open a KB directory (``kb.sqlite`` + ``manifest.json``) or a bare ``kb.sqlite`` file.
+
+        Parameters
+        ----------
+        path : path, optional
+            Defaults to the shipped KB (:func:`default_kb_path`).
+        verify : bool
+            Check the manifest's checksums (directories only).
+
+        Raises
+        ------
+        KnowledgeBaseError
+            Missing KB; :class:`~metalearn.exceptions.KnowledgeBaseIntegrityError` when a file does not
+            match its checksum; :class:`~metalearn.exceptions.KnowledgeBaseVersionError` for another
+            schema or search-space version.
+        """
+        path = Path(path) if path is not None else default_kb_path()
+        if path.is_dir():
+            if verify:
+                verify_manifest(path)
+            db = path / DB_NAME
+        else:
+            db = path
+        if not db.exists():
+            raise KnowledgeBaseError(
+                f"no knowledge base at {path}; build one with scripts/build_knowledge_base.py "
+                "or set METALEARN_KB to a KB directory"
+            )
+        with KBStore(db) as store:
+            store.check_versions(SCHEMA_VERSION, SPACE_VERSION)
+            meta = {k: _decode(v) for k, v in store.meta().items()}
+            datasets = store.table("datasets")
+            configs = store.table("configs")
+            runs = store.table("runs")
+        return cls(datasets=datasets, configs=configs, runs=runs, meta=meta, path=path)
+
+    # -- views --------------------------------------------------------------
+    def exclude(self, names: list[str] | None = None, families: list[str] | None = None,
+                dataset_ids: list[int] | None = None) -> KnowledgeBase:
+        """A view without some datasets (by name, family of near-copies, or id) and their runs."""
+        drop = np.zeros(len(self.datasets), dtype=bool)
+        if names:
+            wanted = {normalise_name(n) for n in names}
+            drop |= self.datasets["name"].map(normalise_name).isin(wanted).to_numpy()
+        if families:
+            drop |= self.datasets["family"].isin(families).to_numpy()
+        if dataset_ids is not None:
+            drop |= self.datasets["id"].isin(dataset_ids).to_numpy()
+        kept = self.datasets.loc[~drop]
+        return replace(self, datasets=kept.reset_index(drop=True),
+                       runs=self.runs.loc[self.runs["dataset_id"].isin(kept["id"])].reset_index(drop=True))
+
+    def for_task(self, task: str) -> KnowledgeBase:
+        """A view restricted to one task."""
+        ds = self.datasets.loc[self.datasets["task"] == task]
+        cf = self.configs.loc[self.configs["task"] == task]
+        return replace(self, datasets=ds.reset_index(drop=True), configs=cf.reset_index(drop=True),
+                       runs=self.runs.loc[self.runs["dataset_id"].isin(ds["id"])].reset_index(drop=True))
+
+    # -- matrices -----------------------------------------------------------
+    def performance(self, task: str, metric: str | None = None, *, min_coverage: float = 0.0) -> pd.DataFrame:
+        """Mean CV score matrix: rows dataset ids, columns config ids; NaN where failed or missing.
+
+        ``min_coverage`` drops datasets evaluated on fewer than that share of the task's configs.
+        """
+        from metalearn.evaluation import DEFAULT_METRIC
+
+        metric = metric or DEFAULT_METRIC[task]
+        ids = self.datasets.loc[self.datasets["task"] == task, "id"]
+        runs = self.runs.loc[self.runs["dataset_id"].isin(ids) & (self.runs["metric"] == metric)]
+        scores = runs["mean_score"].where(runs["status"] == "ok")
+        matrix = (runs.assign(score=scores)
+                  .pivot_table(index="dataset_id", columns="config_id", values="score", aggfunc="mean",
+                               dropna=False))
+        configs = self.configs.loc[self.configs["task"] == task, "id"]
+        matrix = matrix.reindex(columns=[c for c in configs if c in matrix.columns])
+        if min_coverage > 0 and len(matrix.columns):
+            evaluated = runs.groupby("dataset_id")["config_id"].nunique()
+            keep = evaluated.index[evaluated >= min_coverage * len(configs)]
+            matrix = matrix.loc[matrix.index.isin(keep)]
+        return matrix
+
+    def metafeature_matrix(self, task: str | None = None) -> pd.DataFrame:
+        """Meta-features: rows dataset ids, columns feature names (NaN where undefined or unknown)."""
+        ds = self.datasets if task is None else self.datasets.loc[self.datasets["task"] == task]
+        rows = {int(i): (mf if isinstance(mf, dict) else {}) for i, mf in zip(ds["id"], ds["metafeatures"])}
+        return pd.DataFrame.from_dict(rows, orient="index").astype(float)
+
+    def config_dict(self, config_id: str) -> dict:
+        """The configuration stored under ``config_id``."""
+        row = self.configs.loc[self.configs["id"] == config_id]
+        if row.empty:
+            raise InvalidParameterError(f"no configuration {config_id!r} in this knowledge base")
+        return dict(row.iloc[0]["config"])
+
+    def dataset_name(self, dataset_id: int) -> str:
+        """Name of a dataset id."""
+        row = self.datasets.loc[self.datasets["id"] == dataset_id]
+        return str(row.iloc[0]["name"]) if len(row) else f"#{dataset_id}"
+
+    # -- reporting ----------------------------------------------------------
+    def summary(self) -> dict:
+        """Counts, density, failure share and versions (what ``metalearn kb info`` prints)."""
+        per_task = self.configs.groupby("task")["id"].nunique().to_dict()
+        ds_per_task = self.datasets.groupby("task")["id"].nunique().to_dict()
+        cells = sum(ds_per_task.get(t, 0) * n for t, n in per_task.items())
+        local = self.runs.loc[self.runs["source"] == "local"]
+        evaluated = local.drop_duplicates(["dataset_id", "config_id"]).shape[0]
+        return {
+            "n_datasets": int(len(self.datasets)),
+            "n_datasets_per_task": {k: int(v) for k, v in ds_per_task.items()},
+            "n_datasets_with_runs": int(self.runs["dataset_id"].nunique()),
+            "n_configs_per_task": {k: int(v) for k, v in per_task.items()},
+            "n_runs": int(len(self.runs)),
+            "runs_per_source": {k: int(v) for k, v in self.runs["source"].value_counts().items()},
+            "density": float(evaluated / cells) if cells else 0.0,
+            "failed_share": float((self.runs["status"] != "ok").mean()) if len(self.runs) else 0.0,
+            "schema_version": self.meta.get("schema_version"),
+            "space_version": self.meta.get("space_version"),
+            "library_versions": self.meta.get("library_versions"),
+            "protocol": self.meta.get("protocol"),
+            "build_command": self.meta.get("build_command"),
+            "reserved_exclusion": self.meta.get("reserved_exclusion"),
+            "path": str(self.path) if self.path else None,
+        }
+
+
+def _decode(value: str) -> object:
+    if value and value[0] in "{[":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value

@@ -1,0 +1,33 @@
+"""Warm-start recommendation: kNN, greedy portfolio, learned performance model, and their blend."""
+
+from metalearn.recommend._api import get_recommender, recommend
+from metalearn.recommend._auto import AutoStrategy, make_strategy
+from metalearn.recommend._base import Ranking, Strategy
+from metalearn.recommend._context import MetaFeatureScaler, TaskContext, normalise_scores
+from metalearn.recommend._knn import KNNStrategy
+from metalearn.recommend._model import PerformanceModel
+from metalearn.recommend._portfolio import PortfolioStrategy
+from metalearn.recommend._prior import TransferPrior
+from metalearn.recommend._recommendation import Evidence, Neighbor, Recommendation, describe_config
+from metalearn.recommend._recommender import Recommender
+
+__all__ = [
+    "AutoStrategy",
+    "Evidence",
+    "KNNStrategy",
+    "MetaFeatureScaler",
+    "Neighbor",
+    "PerformanceModel",
+    "PortfolioStrategy",
+    "Ranking",
+    "Recommendation",
+    "Recommender",
+    "Strategy",
+    "TaskContext",
+    "TransferPrior",
+    "describe_config",
+    "get_recommender",
+    "make_strategy",
+    "normalise_scores",
+    "recommend",
+]

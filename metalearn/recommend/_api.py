@@ -1,0 +1,101 @@
+"""``metalearn.recommend``: meta-features -> knowledge base -> ranked warm-start configurations."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from metalearn.data import load_dataset
+from metalearn.exceptions import InvalidParameterError, KnowledgeBaseError
+from metalearn.recommend._recommendation import Recommendation
+from metalearn.recommend._recommender import ARTIFACT_NAME, Recommender
+
+logger = logging.getLogger(__name__)
+
+
+def get_recommender(kb=None, strategy: str = "auto") -> Recommender:
+    """A :class:`Recommender` for ``kb`` (None: the shipped KB; a path; a KnowledgeBase; a Recommender).
+
+    For the shipped KB (or any KB directory) with the default strategy, the
+    published artifact ``recommender.joblib`` is used when it matches this
+    scikit-learn and search-space version; otherwise strategies are fitted now.
+    """
+    from metalearn.kb import KnowledgeBase
+
+    if isinstance(kb, Recommender):
+        return kb
+    if isinstance(kb, KnowledgeBase):
+        return Recommender(kb, strategy)
+    if kb is not None and not isinstance(kb, (str, Path)):
+        raise InvalidParameterError(f"kb must be None, a path, a KnowledgeBase or a Recommender, not {kb!r}")
+    base = KnowledgeBase.open(kb)
+    artifact = base.path / ARTIFACT_NAME if base.path is not None and base.path.is_dir() else None
+    if strategy == "auto" and artifact is not None and artifact.exists():
+        try:
+            return Recommender.load(artifact, base)
+        except KnowledgeBaseError as exc:
+            logger.warning("%s; fitting the recommender now instead", exc)
+    return Recommender(base, strategy)
+
+
+def recommend(dataset, *, target: str | None = None, task: str | None = None, k: int = 10, kb=None,
+              strategy: str = "auto", random_state: int = 0) -> Recommendation:
+    """Rank pipeline configurations to try first on ``dataset``, with the evidence behind them.
+
+    Parameters
+    ----------
+    dataset : any source accepted by :func:`metalearn.load_dataset`
+        Or a :class:`metalearn.neural.FewShotTask` (returns a backbone recommendation).
+    target, task : str, optional
+        As in :func:`metalearn.load_dataset`.
+    k : int
+        Number of configurations.
+    kb : None, path, KnowledgeBase or Recommender
+        Knowledge base to consult (default: the shipped one). Pass a
+        :class:`Recommender` to reuse fitted strategies across calls.
+    strategy : {"auto", "knn", "portfolio", "portfolio-knn", "model"}
+    random_state : int
+        Seed of the meta-feature subsampling.
+
+    Returns
+    -------
+    Recommendation
+
+    Examples
+    --------
+    >>> import metalearn
+    >>> rec = metalearn.recommend("sklearn:wine", k=3)  # doctest: +SKIP
+    >>> rec.configs[0]["family"]  # doctest: +SKIP
+    'extra_trees'
+    """
+    few_shot = _few_shot_recommendation(dataset, kb)
+    if few_shot is not None:
+        return few_shot
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise InvalidParameterError(f"k must be a positive integer, not {k!r}")
+    from metalearn.metafeatures import extract_metafeatures
+
+    t0 = time.perf_counter()
+    ds = load_dataset(dataset, target=target, task=task)
+    t1 = time.perf_counter()
+    mf = extract_metafeatures(ds, random_state=random_state)
+    t2 = time.perf_counter()
+    recommender = get_recommender(kb, strategy)
+    t3 = time.perf_counter()
+    return recommender.recommend(ds, mf.values, k=k, timings={"load": t1 - t0, "metafeatures": t2 - t1,
+                                                               "kb_open": t3 - t2})
+
+
+def _few_shot_recommendation(dataset, kb):
+    """Dispatch few-shot tasks to the neural backbone recommender (None for tabular data)."""
+    module = __import__("importlib").util.find_spec("metalearn.neural._task")
+    if module is None:
+        return None
+    from metalearn.neural._task import FewShotTask
+
+    if not isinstance(dataset, FewShotTask):
+        return None
+    from metalearn.neural import recommend_backbone
+
+    return recommend_backbone(dataset, registry=kb)

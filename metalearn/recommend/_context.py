@@ -1,0 +1,134 @@
+"""What every strategy reads: one task's score matrix, normalised, and scaled meta-features."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from metalearn.exceptions import KnowledgeBaseError
+
+#: Meta-features missing on more than this share of KB datasets are not used for similarity.
+MAX_MISSING_SHARE = 0.5
+CLIP = 5.0
+
+
+@dataclass(frozen=True)
+class MetaFeatureScaler:
+    """Signed-log transform, then robust standardisation (median / IQR); NaN becomes 0 (the median)."""
+
+    names: tuple[str, ...]
+    center: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, frame: pd.DataFrame, names: Sequence[str] | None = None) -> MetaFeatureScaler:
+        """Fit on a datasets x features frame; keeps features defined on most datasets and not constant."""
+        cols = list(names) if names is not None else list(frame.columns)
+        cols = [c for c in cols if c in frame.columns]
+        logged = _signed_log(frame[cols].to_numpy(dtype=float))
+        present = np.mean(~np.isnan(logged), axis=0) >= 1 - MAX_MISSING_SHARE if len(logged) else np.ones(len(cols))
+        with np.errstate(all="ignore"):
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                center = np.nanmedian(logged, axis=0)
+                q75, q25 = np.nanpercentile(logged, [75, 25], axis=0)
+                std = np.nanstd(logged, axis=0)
+        scale = np.where(q75 - q25 > 1e-9, (q75 - q25) / 1.349, std)
+        keep = present.astype(bool) & (scale > 1e-9) & np.isfinite(center)
+        return cls(tuple(c for c, k in zip(cols, keep) if k), center[keep], scale[keep])
+
+    def transform_frame(self, frame: pd.DataFrame) -> np.ndarray:
+        """Scale a datasets x features frame (missing columns count as NaN)."""
+        values = frame.reindex(columns=list(self.names)).to_numpy(dtype=float)
+        return self._scale(values)
+
+    def transform(self, values: Mapping[str, float]) -> np.ndarray:
+        """Scale one dataset's meta-features."""
+        row = np.array([values.get(n, np.nan) for n in self.names], dtype=float)
+        return self._scale(row[None, :])[0]
+
+    def _scale(self, values: np.ndarray) -> np.ndarray:
+        z = (_signed_log(values) - self.center) / self.scale
+        return np.clip(np.nan_to_num(z, nan=0.0, posinf=CLIP, neginf=-CLIP), -CLIP, CLIP)
+
+
+def _signed_log(x: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return np.sign(x) * np.log1p(np.abs(x))
+
+
+def normalise_scores(raw: np.ndarray) -> np.ndarray:
+    """Per-row min-max scaling to [0, 1] over evaluated configs; failed/missing cells become 0."""
+    lo = np.nanmin(np.where(np.isnan(raw), np.inf, raw), axis=1, keepdims=True)
+    hi = np.nanmax(np.where(np.isnan(raw), -np.inf, raw), axis=1, keepdims=True)
+    span = hi - lo
+    norm = np.where(span > 1e-12, (raw - lo) / np.where(span > 1e-12, span, 1.0), 1.0)
+    return np.nan_to_num(np.clip(norm, 0.0, 1.0), nan=0.0)
+
+
+@dataclass(frozen=True, eq=False)
+class TaskContext:
+    """One task's slice of a KB, ready for strategies.
+
+    Attributes
+    ----------
+    raw : ndarray (datasets x configs)
+        Mean CV scores (NaN = failed or not evaluated).
+    norm : ndarray
+        ``raw`` min-max normalised per dataset (0 = worst pool config there, 1 = best).
+    mf : ndarray (datasets x used meta-features)
+        Scaled meta-features.
+    """
+
+    task: str
+    metric: str
+    dataset_ids: np.ndarray
+    dataset_names: tuple[str, ...]
+    families: tuple[str, ...]
+    config_ids: tuple[str, ...]
+    configs: tuple[dict, ...]
+    raw: np.ndarray
+    norm: np.ndarray
+    scaler: MetaFeatureScaler
+    mf: np.ndarray
+
+    @classmethod
+    def from_kb(cls, kb, task: str, *, metric: str | None = None, min_coverage: float = 0.9,
+                features: Sequence[str] | None = None) -> TaskContext:
+        """Build from a :class:`metalearn.kb.KnowledgeBase` (datasets evaluated on ``min_coverage`` of the pool)."""
+        from metalearn.evaluation import DEFAULT_METRIC
+
+        metric = metric or DEFAULT_METRIC[task]
+        perf = kb.performance(task, metric, min_coverage=min_coverage)
+        mf_frame = kb.metafeature_matrix(task)
+        ids = [i for i in perf.index if i in mf_frame.index and mf_frame.loc[i].notna().any()]
+        if not ids or perf.shape[1] == 0:
+            raise KnowledgeBaseError(
+                f"the knowledge base has no {task} datasets with runs and meta-features "
+                f"(min_coverage={min_coverage}); rebuild or extend it"
+            )
+        perf = perf.loc[ids]
+        mf_frame = mf_frame.loc[ids]
+        scaler = MetaFeatureScaler.fit(mf_frame, features)
+        info = kb.datasets.set_index("id").loc[ids]
+        configs = tuple(kb.config_dict(c) for c in perf.columns)
+        raw = perf.to_numpy(dtype=float)
+        return cls(task, metric, np.asarray(ids), tuple(info["name"]), tuple(info["family"]),
+                   tuple(perf.columns), configs, raw, normalise_scores(raw), scaler, scaler.transform_frame(mf_frame))
+
+    @property
+    def n_datasets(self) -> int:
+        """Number of KB datasets in this context."""
+        return len(self.dataset_ids)
+
+    def distances(self, query: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """L1 distance (optionally feature-weighted) from a scaled query to each KB dataset, per feature."""
+        diff = np.abs(self.mf - query[None, :])
+        if weights is not None:
+            diff = diff * weights[None, :]
+        return diff.mean(axis=1)

@@ -1,0 +1,63 @@
+"""Learned performance model: (meta-features, configuration) -> normalised score, with uncertainty."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.ensemble import ExtraTreesRegressor
+
+from metalearn.recommend._base import Ranking, Strategy
+from metalearn.recommend._context import TaskContext
+from metalearn.space import get_space
+
+
+class PerformanceModel(Strategy):
+    """Extra-trees regression of normalised scores on meta-features and the config encoding.
+
+    Trained on every (KB dataset, pool config) cell; it ranks the whole pool
+    for a new dataset and can score configurations outside the pool (the
+    optimizer uses it as a transfer prior). Uncertainty is the spread of the
+    trees' predictions.
+
+    Parameters
+    ----------
+    n_estimators, min_samples_leaf, max_features : see ``ExtraTreesRegressor``.
+    random_state : int
+    """
+
+    name = "model"
+
+    def __init__(self, n_estimators: int = 48, min_samples_leaf: int = 4, max_features: float = 0.33,
+                 random_state: int = 0) -> None:
+        self.n_estimators = n_estimators
+        self.min_samples_leaf = min_samples_leaf
+        self.max_features = max_features
+        self.random_state = random_state
+
+    def fit(self, ctx: TaskContext) -> PerformanceModel:
+        """Fit on the context's cells (failed cells count as 0)."""
+        super().fit(ctx)
+        self.space_ = get_space(ctx.task)
+        self.config_codes_ = self.space_.encode_many(list(ctx.configs))
+        n_ds, n_cfg = ctx.norm.shape
+        X = np.hstack([np.repeat(ctx.mf, n_cfg, axis=0), np.tile(self.config_codes_, (n_ds, 1))])
+        self.model_ = ExtraTreesRegressor(
+            n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf,
+            max_features=self.max_features, random_state=self.random_state, n_jobs=1,
+        ).fit(X, ctx.norm.ravel())
+        return self
+
+    def predict_codes(self, query: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and spread of the predicted normalised score of encoded configs on ``query``."""
+        X = np.hstack([np.repeat(query[None, :], len(codes), axis=0), codes])
+        per_tree = np.stack([t.predict(X) for t in self.model_.estimators_])
+        return per_tree.mean(axis=0), per_tree.std(axis=0)
+
+    def predict_configs(self, query: np.ndarray, configs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted normalised score (mean, spread) of arbitrary configs of the space."""
+        return self.predict_codes(query, self.space_.encode_many(configs))
+
+    def rank(self, query: np.ndarray, k: int) -> Ranking:
+        """The pool ordered by predicted score."""
+        mean, std = self.predict_codes(query, self.config_codes_)
+        idx = np.lexsort((np.arange(len(mean)), -mean))[:k]
+        return Ranking(self.name, idx, mean[idx], std[idx])
