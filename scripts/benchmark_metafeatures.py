@@ -71,7 +71,7 @@ PYMFE_IDENTICAL = {
 PMLB_BENCHMARK = (
     "vehicle",
     "wdbc",
-    "segmentation",
+    "ring",
     "spambase",
     "waveform_40",
     "wine_quality_red",
@@ -81,6 +81,12 @@ PMLB_BENCHMARK = (
     "page_blocks",
 )
 TOLERANCE = 1e-6
+#: Same definition up to pymfe's smoothing: it adds 1e-8 to every joint-probability cell before taking
+#: the joint entropy (``MFEInfoTheory._calc_joint_ent``), which moves these by ~1e-5 relative; reported apart.
+PYMFE_SMOOTHED = (
+    "MeanDiscretizedMutualInformation", "SDDiscretizedMutualInformation", "MeanJointEntropy", "SDJointEntropy",
+    "EquivalentNumberOfAttsDiscretized", "NoiseToSignalRatioDiscretized",
+)
 #: Qualities that must match for a PMLB copy to hold the same data as OpenML's version.
 LAYOUT = ("NumberOfNumericFeatures", "NumberOfSymbolicFeatures", "NumberOfMissingValues")
 
@@ -111,6 +117,8 @@ def time_ours(ds: metalearn.Dataset, repeats: int) -> tuple[float, metalearn.met
 def time_pymfe(ds: metalearn.Dataset) -> tuple[float, dict[str, float]]:
     from pymfe.mfe import MFE
 
+    if ds.columns_of_type("categorical", "boolean", "text") or ds.n_missing:
+        raise SystemExit(f"{ds.name}: the pymfe comparison needs numeric data without missing values")
     X = ds.X.to_numpy(dtype=float)
     with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore")
@@ -143,8 +151,8 @@ def pymfe_benchmark(pmlb_root: Path, repeats: int) -> None:
         ours_s, mf = time_ours(ds, repeats)
         theirs_s, theirs = time_pymfe(ds)
         for name, d in compare(mf.values, theirs).items():
-            prev = diffs.get(name, (0.0, 0.0, ""))
-            diffs[name] = (max(prev[0], d[0]), max(prev[1], d[1]), ds.name if d[0] >= prev[0] else prev[2])
+            prev = diffs.get(name, (0.0, 0.0, "-"))
+            diffs[name] = (max(prev[0], d[0]), max(prev[1], d[1]), ds.name if d[0] > prev[0] else prev[2])
         rows.append((ds.name, ds.n_rows, ds.n_features, ours_s, theirs_s))
         print(f"  {ds.name}: ours {ours_s:.3f}s, pymfe {theirs_s:.2f}s", flush=True)
     print(f"\n### Time: metalearn (all groups, {len(REGISTRY)} features) vs pymfe (default groups)\n")
@@ -161,6 +169,7 @@ def pymfe_benchmark(pmlb_root: Path, repeats: int) -> None:
         if name in diffs:
             a, r, worst = diffs[name]
             ok = "yes" if a <= TOLERANCE or r <= TOLERANCE else "no"
+            ok = f"{ok} (pymfe smooths)" if name in PYMFE_SMOOTHED else ok
             print(f"| {name} | {key} | {a:.2e} | {r:.2e} | {worst} | {ok} |")
 
 
