@@ -106,6 +106,27 @@ def run_local(args: argparse.Namespace, command: str) -> int:
     return 0
 
 
+def run_publish(db: str, target: str) -> int:
+    """Snapshot the build, fit the recommender artifact on it, and write the manifest."""
+    from metalearn.exceptions import KnowledgeBaseError
+    from metalearn.kb._kb import KnowledgeBase
+    from metalearn.recommend import Recommender
+    from metalearn.recommend._recommender import ARTIFACT_NAME
+
+    snapshot(db, target)
+    (Path(target) / ARTIFACT_NAME).unlink(missing_ok=True)
+    write_manifest(target)
+    kb = KnowledgeBase.open(target)
+    tasks = tuple(t for t in ("classification", "regression") if t in set(kb.datasets["task"]))
+    try:
+        Recommender(kb).save(Path(target) / ARTIFACT_NAME, tasks=tasks)
+    except KnowledgeBaseError as exc:
+        print(f"no recommender artifact: {exc}", file=sys.stderr)
+    manifest = write_manifest(target)
+    print(f"published {target}: {manifest['counts']}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
@@ -117,8 +138,5 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "metafeatures":
         return run_metafeatures(args)
     if args.command == "publish":
-        snapshot(args.db, args.target)
-        manifest = write_manifest(args.target)
-        print(f"published {args.target}: {manifest['counts']}")
-        return 0
+        return run_publish(args.db, args.target)
     return 2

@@ -14,7 +14,7 @@ from metalearn.kb._store import DB_NAME, MANIFEST_NAME, KBStore, sha256_file
 logger = logging.getLogger(__name__)
 
 #: Files besides kb.sqlite whose checksum the manifest records when present.
-EXTRA_FILES = ("backbones/registry.json",)
+EXTRA_FILES = ("recommender.joblib",)
 
 
 def snapshot(source: str | Path, target_dir: str | Path) -> Path:

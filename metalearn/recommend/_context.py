@@ -29,6 +29,8 @@ class MetaFeatureScaler:
         cols = list(names) if names is not None else list(frame.columns)
         cols = [c for c in cols if c in frame.columns]
         logged = _signed_log(frame[cols].to_numpy(dtype=float))
+        if logged.shape[0] == 0:
+            return cls((), np.empty(0), np.empty(0))
         present = np.mean(~np.isnan(logged), axis=0) >= 1 - MAX_MISSING_SHARE if len(logged) else np.ones(len(cols))
         with np.errstate(all="ignore"):
             import warnings
@@ -96,6 +98,7 @@ class TaskContext:
     norm: np.ndarray
     scaler: MetaFeatureScaler
     mf: np.ndarray
+    mf_raw: pd.DataFrame
 
     @classmethod
     def from_kb(cls, kb, task: str, *, metric: str | None = None, min_coverage: float = 0.9,
@@ -119,7 +122,22 @@ class TaskContext:
         configs = tuple(kb.config_dict(c) for c in perf.columns)
         raw = perf.to_numpy(dtype=float)
         return cls(task, metric, np.asarray(ids), tuple(info["name"]), tuple(info["family"]),
-                   tuple(perf.columns), configs, raw, normalise_scores(raw), scaler, scaler.transform_frame(mf_frame))
+                   tuple(perf.columns), configs, raw, normalise_scores(raw), scaler, scaler.transform_frame(mf_frame),
+                   mf_frame.reset_index(drop=True))
+
+    def subset(self, keep: np.ndarray, features: Sequence[str] | None = None) -> TaskContext:
+        """The context on the datasets where ``keep`` is true, with the scaler refitted on them only.
+
+        ``features`` restricts the meta-features used for similarity (ablations, anchors).
+        """
+        keep = np.asarray(keep, dtype=bool)
+        mf_raw = self.mf_raw.loc[keep].reset_index(drop=True)
+        scaler = MetaFeatureScaler.fit(mf_raw, features)
+        return TaskContext(
+            self.task, self.metric, self.dataset_ids[keep], tuple(np.asarray(self.dataset_names)[keep]),
+            tuple(np.asarray(self.families)[keep]), self.config_ids, self.configs, self.raw[keep], self.norm[keep],
+            scaler, scaler.transform_frame(mf_raw), mf_raw,
+        )
 
     @property
     def n_datasets(self) -> int:

@@ -1,0 +1,5 @@
+import sys
+
+from metalearn.cli import main
+
+sys.exit(main())

@@ -1,0 +1,107 @@
+"""Leave-one-family-out simulation of warm-start strategies by table lookup on a dense KB.
+
+Shared by ``scripts/benchmark_zero_shot.py`` and the tests: for each family of
+near-copy datasets, every strategy is fitted on the KB without that family
+(scaling, portfolio and model included) and ranks the pool for each held-out
+dataset; the ranking is scored by the held-out dataset's own runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import rankdata, wilcoxon
+
+from metalearn.recommend._base import Strategy
+from metalearn.recommend._context import TaskContext
+
+#: method name -> factory(train_ctx) returning a ranking function query_row -> config indices
+MethodFactory = Callable[[TaskContext], Callable[[int, np.ndarray], np.ndarray]]
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Regret of each method at each k, per held-out dataset (rows follow ``dataset_names``)."""
+
+    task: str
+    dataset_names: tuple[str, ...]
+    ks: tuple[int, ...]
+    regret: dict  # method -> ndarray (datasets x len(ks))
+
+
+def regret_at_k(norm_row: np.ndarray, ranking: np.ndarray, ks: tuple[int, ...]) -> np.ndarray:
+    """1 - best normalised score among the first k of ``ranking`` (0 = found the pool's best)."""
+    return np.array([1.0 - np.max(norm_row[ranking[:k]]) if len(ranking) else 1.0 for k in ks])
+
+
+def strategy_method(make: Callable[[], Strategy], features: tuple[str, ...] | None = None) -> MethodFactory:
+    """Wrap a strategy constructor as a simulation method (optionally on a meta-feature subset)."""
+
+    def factory(train: TaskContext) -> Callable[[int, np.ndarray], np.ndarray]:
+        ctx = train if features is None else train.subset(np.ones(train.n_datasets, bool), features)
+        strat = make().fit(ctx)
+
+        def rank(_row: int, raw_query: dict, k: int = 10) -> np.ndarray:
+            return strat.rank(ctx.scaler.transform(raw_query), k).indices
+
+        return rank
+
+    return factory
+
+
+def simulate(ctx: TaskContext, methods: dict[str, MethodFactory], ks: tuple[int, ...] = (1, 3, 5, 10),
+             progress: bool = False) -> SimulationResult:
+    """Run every method leave-one-family-out on ``ctx``."""
+    from tqdm.auto import tqdm
+
+    families = np.asarray(ctx.families)
+    kmax = max(ks)
+    regret = {m: np.zeros((ctx.n_datasets, len(ks))) for m in methods}
+    for fam in tqdm(sorted(set(families)), desc=f"{ctx.task} families", disable=not progress):
+        held = np.flatnonzero(families == fam)
+        if np.sum(families != fam) < 2:
+            continue
+        train = ctx.subset(families != fam)
+        for name, factory in methods.items():
+            rank = factory(train)
+            for row in held:
+                ranking = np.asarray(rank(row, ctx.mf_raw.iloc[row].to_dict(), kmax))
+                regret[name][row] = regret_at_k(ctx.norm[row], ranking, ks)
+    return SimulationResult(ctx.task, ctx.dataset_names, tuple(ks), regret)
+
+
+def summarise(result: SimulationResult, reference: str) -> dict:
+    """Per k: mean/median regret, mean rank, and win/tie/loss + Holm-corrected Wilcoxon p vs ``reference``."""
+    methods = list(result.regret)
+    out = {}
+    for j, k in enumerate(result.ks):
+        table = np.column_stack([result.regret[m][:, j] for m in methods])
+        ranks = np.apply_along_axis(rankdata, 1, table).mean(axis=0)
+        rows = {m: {"mean_regret": float(table[:, i].mean()), "median_regret": float(np.median(table[:, i])),
+                    "mean_rank": float(ranks[i])} for i, m in enumerate(methods)}
+        ref = result.regret[reference][:, j]
+        pvals = {}
+        for m in methods:
+            if m == reference:
+                continue
+            other = result.regret[m][:, j]
+            wins, ties = int(np.sum(ref < other - 1e-12)), int(np.sum(np.abs(ref - other) <= 1e-12))
+            rows[m]["vs_reference"] = (wins, ties, len(ref) - wins - ties)
+            diff = ref - other
+            pvals[m] = float(wilcoxon(diff, zero_method="zsplit").pvalue) if np.any(np.abs(diff) > 1e-12) else 1.0
+        for m, p in holm(pvals).items():
+            rows[m]["p_holm"] = p
+        out[k] = rows
+    return out
+
+
+def holm(pvalues: dict[str, float]) -> dict[str, float]:
+    """Holm-Bonferroni adjusted p-values."""
+    items = sorted(pvalues.items(), key=lambda kv: kv[1])
+    n, running, out = len(items), 0.0, {}
+    for i, (name, p) in enumerate(items):
+        running = max(running, min(1.0, (n - i) * p))
+        out[name] = running
+    return out
