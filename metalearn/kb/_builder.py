@@ -70,6 +70,13 @@ def evaluate_chunk(spec: DatasetSpec, configs: list[tuple[str, dict]], protocol:
 
     ``dataset_id`` in the returned records is 0; the caller fills it in.
     """
+    import multiprocessing
+
+    if multiprocessing.current_process().daemon:
+        raise KnowledgeBaseError(
+            "evaluations need to start child processes, which a daemonic worker cannot: start Dask workers "
+            "with DASK_DISTRIBUTED__WORKER__DAEMON=False (dask worker --no-nanny also works)"
+        )
     metric = protocol.metric(spec.task)
     try:
         data = load_dataset(spec.uri, task=spec.task).subsample(protocol.max_rows, protocol.random_state)
@@ -179,12 +186,16 @@ def _execute_dask(work: list, protocol: Protocol, scheduler: str | None,
     from metalearn.utils import import_optional
 
     distributed = import_optional("dask.distributed", extra="distributed")
+    import dask
+
     cluster = None
     if scheduler:
         client = distributed.Client(scheduler)
     else:
-        cluster = distributed.LocalCluster(n_workers=dask_local, threads_per_worker=1, processes=True,
-                                           dashboard_address=None)
+        # evaluations run in child processes, which daemonic worker processes may not start
+        with dask.config.set({"distributed.worker.daemon": False}):
+            cluster = distributed.LocalCluster(n_workers=dask_local, threads_per_worker=1, processes=True,
+                                               dashboard_address=None)
         client = distributed.Client(cluster)
     try:
         futures = [client.submit(_tagged_chunk, did, spec, chunk, protocol, pure=False)

@@ -1,0 +1,208 @@
+"""Knowledge base: store, resumable builder (SIGKILL), Dask == serial, integrity and versions."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metalearn.exceptions import KnowledgeBaseError, KnowledgeBaseIntegrityError, KnowledgeBaseVersionError
+from metalearn.kb import (
+    KBStore,
+    KnowledgeBase,
+    Protocol,
+    ReservedList,
+    build_local,
+    dataset_family,
+    pmlb_specs,
+    snapshot,
+    write_manifest,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+FAST = Protocol(cv=3, max_rows=200, time_limit=60, memory_limit_mb=4096)
+
+
+def make_pmlb_dir(root: Path) -> Path:
+    """Three tiny datasets in the PMLB layout (one is 'iris', which is reserved)."""
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    rows = []
+    for name, task in (("toy_cls", "classification"), ("toy_reg", "regression"), ("iris", "classification")):
+        X = rng.normal(size=(60, 3))
+        y = (X[:, 0] > 0).astype(int) if task == "classification" else X[:, 0] * 2 + rng.normal(size=60)
+        frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(target=y)
+        frame.to_csv(root / f"{name}.tsv.gz", sep="\t", index=False)
+        rows.append({"name": name, "task": task, "target": "target", "n_rows": 60, "n_features": 3,
+                     "n_classes": 2 if task == "classification" else None, "has_nan": False, "source": "test"})
+    pd.DataFrame(rows).to_csv(root / "manifest.csv", index=False)
+    (root / "reserved.csv").write_text("name,openml_id,why\niris,61,reserved\n")
+    return root
+
+
+def comparable_runs(db: Path) -> pd.DataFrame:
+    con = sqlite3.connect(db)
+    frame = pd.read_sql_query(
+        "SELECT d.name, r.config_id, r.metric, r.fold_scores, r.mean_score, r.status, r.n_rows_used "
+        "FROM runs r JOIN datasets d ON d.id = r.dataset_id ORDER BY d.name, r.config_id", con)
+    con.close()
+    return frame.reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def pmlb(tmp_path_factory) -> Path:
+    return make_pmlb_dir(tmp_path_factory.mktemp("pmlb"))
+
+
+@pytest.fixture(scope="module")
+def serial_build(pmlb, tmp_path_factory) -> Path:
+    db = tmp_path_factory.mktemp("serial") / "kb.sqlite"
+    build_local(db, pmlb_specs(pmlb), pool_size=6, protocol=FAST, reserved=ReservedList.read(pmlb / "reserved.csv"),
+                progress=False, chunk_size=2)
+    return db
+
+
+def test_build_stores_every_pair_and_drops_reserved(serial_build):
+    runs = comparable_runs(serial_build)
+    assert set(runs["name"]) == {"toy_cls", "toy_reg"}
+    assert len(runs) == 2 * 6
+    assert (runs["status"] == "ok").all()
+    with KBStore(serial_build) as store:
+        assert store.get_meta("reserved_dropped") == '["iris"]'
+        names = {r[0] for r in store.conn.execute("SELECT name FROM datasets")}
+    assert "iris" not in names
+
+
+def test_rerun_is_a_no_op(pmlb, serial_build):
+    out = build_local(serial_build, pmlb_specs(pmlb), pool_size=6, protocol=FAST,
+                      reserved=ReservedList.read(pmlb / "reserved.csv"), progress=False)
+    assert out["added"] == 0
+
+
+def test_resuming_with_another_protocol_is_refused(pmlb, serial_build):
+    with pytest.raises(KnowledgeBaseError, match="different protocol"):
+        build_local(serial_build, pmlb_specs(pmlb), pool_size=6, protocol=Protocol(cv=5), progress=False)
+
+
+def test_sigkill_mid_build_then_resume_equals_uninterrupted(pmlb, serial_build, tmp_path):
+    db = tmp_path / "killed.sqlite"
+    cmd = [sys.executable, str(REPO / "scripts" / "build_knowledge_base.py"), "local", "--pmlb-dir", str(pmlb),
+           "--output", str(db), "--pool-size", "6", "--cv", "3", "--max-rows", "200", "--memory-limit-mb", "4096",
+           "--chunk-size", "1", "--reserved", str(pmlb / "reserved.csv"), "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 240
+    stored = 0
+    while time.time() < deadline and proc.poll() is None:
+        if db.exists():
+            try:
+                stored = sqlite3.connect(db).execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+            except sqlite3.OperationalError:
+                stored = 0
+        if stored >= 3:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "the build finished before it could be killed; make the pool larger"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    interrupted = comparable_runs(db)
+    assert 3 <= len(interrupted) < 12
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
+    pd.testing.assert_frame_equal(comparable_runs(db), comparable_runs(serial_build))
+
+
+def test_dask_local_cluster_equals_serial(pmlb, serial_build, tmp_path):
+    pytest.importorskip("dask.distributed")
+    db = tmp_path / "dask.sqlite"
+    build_local(db, pmlb_specs(pmlb), pool_size=6, protocol=FAST, reserved=ReservedList.read(pmlb / "reserved.csv"),
+                dask_local=2, progress=False, chunk_size=2)
+    pd.testing.assert_frame_equal(comparable_runs(db), comparable_runs(serial_build))
+
+
+def test_joblib_parallel_equals_serial(pmlb, serial_build, tmp_path):
+    db = tmp_path / "joblib.sqlite"
+    build_local(db, pmlb_specs(pmlb), pool_size=6, protocol=FAST, reserved=ReservedList.read(pmlb / "reserved.csv"),
+                n_jobs=2, progress=False, chunk_size=2)
+    pd.testing.assert_frame_equal(comparable_runs(db), comparable_runs(serial_build))
+
+
+@pytest.fixture()
+def published(serial_build, tmp_path) -> Path:
+    target = tmp_path / "kb"
+    snapshot(serial_build, target)
+    write_manifest(target)
+    return target
+
+
+def test_published_kb_opens_and_summarises(published):
+    kb = KnowledgeBase.open(published)
+    s = kb.summary()
+    assert s["n_datasets"] == 2
+    assert s["n_configs_per_task"] == {"classification": 6, "regression": 6}
+    assert s["n_runs"] == 12 and s["density"] == pytest.approx(1.0)
+    assert s["failed_share"] == 0.0
+    assert s["space_version"] and s["library_versions"]["scikit-learn"]
+    assert s["protocol"]["cv"] == 3
+    perf = kb.performance("classification")
+    assert perf.shape == (1, 6) and perf.notna().all().all()
+    assert kb.exclude(names=["toy_cls"]).summary()["n_datasets"] == 1
+
+
+def test_tampered_kb_file_is_refused_naming_the_file(published):
+    db = published / "kb.sqlite"
+    data = bytearray(db.read_bytes())
+    data[-100] ^= 0xFF
+    db.write_bytes(bytes(data))
+    with pytest.raises(KnowledgeBaseIntegrityError, match=r"kb\.sqlite does not match the checksum"):
+        KnowledgeBase.open(published)
+
+
+def test_other_schema_version_is_refused(published):
+    with KBStore(published / "kb.sqlite") as store:
+        store.set_meta({"schema_version": "0"})
+    with pytest.raises(KnowledgeBaseVersionError, match="schema version '0'"):
+        KnowledgeBase.open(published / "kb.sqlite")
+
+
+def test_other_space_version_is_refused(published):
+    with KBStore(published / "kb.sqlite") as store:
+        store.set_meta({"space_version": "0.1"})
+    with pytest.raises(KnowledgeBaseVersionError, match="search-space version '0.1'"):
+        KnowledgeBase.open(published / "kb.sqlite")
+
+
+def test_missing_kb_gives_a_build_hint(tmp_path):
+    with pytest.raises(KnowledgeBaseError, match="build_knowledge_base"):
+        KnowledgeBase.open(tmp_path / "nothing.sqlite")
+
+
+def test_reserved_matching_by_name_and_id():
+    reserved = ReservedList(frozenset({"connect_4", "kropt"}), frozenset({37}))
+    assert reserved.excludes("connect-4")
+    assert reserved.excludes("Connect_4")
+    assert reserved.excludes("pima_indians", openml_id=37)
+    assert not reserved.excludes("mushroom", openml_id=24)
+
+
+def test_families_of_near_copies():
+    assert dataset_family("fri_c0_100_5") == dataset_family("fri_c4_1000_50") == "friedman"
+    assert dataset_family("GAMETES_Epistasis_2_Way_20atts_0.1H_EDM_1_1") == "gametes"
+    assert dataset_family("1193_BNG_lowbwt") == "bng"
+    assert dataset_family("glass") == dataset_family("prnn_fglass")
+    assert dataset_family("mushroom") == "mushroom"
+
+
+def test_shipped_kb_opens_and_is_consistent():
+    kb = KnowledgeBase.open()
+    s = kb.summary()
+    assert s["n_datasets"] >= 1 and s["n_runs"] >= 1
+    assert s["reserved_exclusion"]["applied"] is True
+    reserved = {"australian", "cmc", "yeast", "satimage", "krkopt", "iris", "diabetes", "titanic"}
+    assert not reserved & {n.lower() for n in kb.datasets["name"]}
