@@ -96,8 +96,9 @@ def markdown(task: str, n: int, summary: dict) -> str:
         for m, r in sorted(rows.items(), key=lambda kv: kv[1]["mean_rank"]):
             wtl = "/".join(map(str, r["vs_reference"])) if "vs_reference" in r else "-"
             p = f"{r['p_holm']:.2g}" if "p_holm" in r else "-"
-            lines.append(f"| {m} | {r['mean_regret']:.4f} | {r['median_regret']:.4f} | {r['mean_rank']:.2f} "
-                         f"| {wtl} | {p} |")
+            lines.append(
+                f"| {m} | {r['mean_regret']:.4f} | {r['median_regret']:.4f} | {r['mean_rank']:.2f} | {wtl} | {p} |"
+            )
     return "\n".join(lines)
 
 
@@ -109,11 +110,16 @@ def run_simulation(kb: KnowledgeBase, tasks: list[str], min_coverage: float, out
         result = simulate(ctx, methods(), KS, progress=True)
         summary = summarise(result, "ours:auto")
         print(markdown(task, ctx.n_datasets, summary))
-        print(f"\n({task}: {ctx.n_datasets} datasets in {len(set(ctx.families))} families, "
-              f"{ctx.norm.shape[1]} pool configs, {time.perf_counter() - t0:.0f} s)")
-        report[task] = {"n_datasets": ctx.n_datasets, "summary": {str(k): v for k, v in summary.items()},
-                        "regret": {m: r.tolist() for m, r in result.regret.items()},
-                        "datasets": list(result.dataset_names)}
+        print(
+            f"\n({task}: {ctx.n_datasets} datasets in {len(set(ctx.families))} families, "
+            f"{ctx.norm.shape[1]} pool configs, {time.perf_counter() - t0:.0f} s)"
+        )
+        report[task] = {
+            "n_datasets": ctx.n_datasets,
+            "summary": {str(k): v for k, v in summary.items()},
+            "regret": {m: r.tolist() for m, r in result.regret.items()},
+            "datasets": list(result.dataset_names),
+        }
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=1))
@@ -142,11 +148,15 @@ def run_live(kb: KnowledgeBase, data_dir: str, k: int, max_datasets: int | None)
         base = {f: metalearn.evaluate(space.default(f), ds, cv=5).mean_score for f in wins}
         for f, score in base.items():
             wins[f] += int(ours > score)
-        print(f"| {name} | {dataset_family(name) in known_families} | {ours:.4f} "
-              f"| {base['hist_gradient_boosting']:.4f} | {base['random_forest']:.4f} |")
+        print(
+            f"| {name} | {dataset_family(name) in known_families} | {ours:.4f} "
+            f"| {base['hist_gradient_boosting']:.4f} | {base['random_forest']:.4f} |"
+        )
     n = max(len(names), 1)
-    print(f"\nwin rate of ours (top-{k}) vs HGB default: {wins['hist_gradient_boosting'] / n:.0%}, "
-          f"vs RF default: {wins['random_forest'] / n:.0%} over {len(names)} datasets")
+    print(
+        f"\nwin rate of ours (top-{k}) vs HGB default: {wins['hist_gradient_boosting'] / n:.0%}, "
+        f"vs RF default: {wins['random_forest'] / n:.0%} over {len(names)} datasets"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

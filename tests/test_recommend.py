@@ -1,0 +1,172 @@
+"""recommend(): strategies on a synthetic KB whose structure is known, Recommendation API, simulation."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import metalearn
+from metalearn.kb import KBStore, KnowledgeBase, RunRecord, config_key
+from metalearn.kb._sources import candidate_pool
+from metalearn.recommend import (
+    AutoStrategy,
+    KNNStrategy,
+    PerformanceModel,
+    PortfolioStrategy,
+    Recommender,
+    TaskContext,
+    normalise_scores,
+)
+from metalearn.recommend._simulate import holm, regret_at_k, simulate, strategy_method, summarise
+from metalearn.space import SPACE_VERSION
+
+TASK = "classification"
+
+
+def _dataset(kind: str, seed: int):
+    """'wide' datasets (many features, few rows) favour linear models; 'tall' ones favour boosting."""
+    rng = np.random.default_rng(seed)
+    n, p = (80, 40) if kind == "wide" else (600, 4)
+    X = rng.normal(size=(n, p))
+    y = (X[:, 0] + 0.5 * rng.normal(size=n) > 0).astype(int)
+    return metalearn.load_dataset((X, y), name=f"{kind}_{seed}")
+
+
+@pytest.fixture(scope="module")
+def kb_path(tmp_path_factory):
+    """A KB of 12 datasets in two kinds; scores favour 'linear' on wide and 'hist_gradient_boosting' on tall."""
+    path = tmp_path_factory.mktemp("kb") / "kb.sqlite"
+    pool = candidate_pool(TASK, 21, random_state=0)
+    rng = np.random.default_rng(0)
+    with KBStore(path, create=True) as store:
+        store.set_meta({"space_version": SPACE_VERSION})
+        store.add_configs((config_key(TASK, c), TASK, c["family"], c, SPACE_VERSION) for c in pool)
+        for i in range(12):
+            kind = "wide" if i % 2 else "tall"
+            ds = _dataset(kind, i)
+            mf = metalearn.extract_metafeatures(ds, groups=["general", "statistical"]).values
+            did = store.add_dataset(name=ds.name, source="local", task=TASK, family=f"fam{i // 2}",
+                                    n_rows=ds.n_rows, n_features=ds.n_features, n_classes=2,
+                                    metafeatures={k: (None if v != v else v) for k, v in mf.items()})
+            favourite = "linear" if kind == "wide" else "hist_gradient_boosting"
+            runs = []
+            for c in pool:
+                score = 0.6 + 0.05 * rng.random() + (0.3 if c["family"] == favourite else 0.0)
+                runs.append(RunRecord(did, config_key(TASK, c), "balanced_accuracy", (score,), score, 0.1, "ok",
+                                      "local"))
+            store.add_runs(runs)
+    return path
+
+
+@pytest.fixture(scope="module")
+def kb(kb_path):
+    return KnowledgeBase.open(kb_path)
+
+
+@pytest.fixture(scope="module")
+def ctx(kb):
+    return TaskContext.from_kb(kb, TASK)
+
+
+def test_normalised_scores_are_zero_to_one_with_failures_at_zero():
+    raw = np.array([[0.5, 0.7, np.nan], [0.2, 0.2, 0.2]])
+    norm = normalise_scores(raw)
+    assert norm[0].tolist() == [0.0, 1.0, 0.0]
+    assert norm[1].tolist() == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("strategy", [KNNStrategy(n_neighbors=3), AutoStrategy(n_neighbors=3),
+                                      PerformanceModel(), PortfolioStrategy(n_neighbors=3)])
+@pytest.mark.parametrize("kind,family", [("wide", "linear"), ("tall", "hist_gradient_boosting")])
+def test_strategies_follow_similar_datasets(ctx, strategy, kind, family):
+    query_ds = _dataset(kind, 99)
+    query = ctx.scaler.transform(metalearn.extract_metafeatures(query_ds, groups=["general", "statistical"]).values)
+    ranking = strategy.fit(ctx).rank(query, 3)
+    assert ctx.configs[ranking.indices[0]]["family"] == family
+    assert len(set(ranking.indices.tolist())) == 3
+    assert np.all((ranking.scores >= -0.05) & (ranking.scores <= 1.05))
+
+
+def test_global_portfolio_is_diverse(ctx):
+    ranking = PortfolioStrategy().fit(ctx).rank(np.zeros(len(ctx.scaler.names)), 2)
+    families = {ctx.configs[i]["family"] for i in ranking.indices}
+    assert families == {"linear", "hist_gradient_boosting"}
+
+
+def test_recommend_returns_an_explained_frozen_recommendation(kb):
+    rec = metalearn.recommend(_dataset("wide", 123), k=4, kb=kb)
+    assert rec.configs[0]["family"] == "linear"
+    assert len(rec.configs) == len(rec.predicted_scores) == len(rec.evidence) == 4
+    assert rec.neighbors and rec.neighbors[0].name.startswith("wide_")
+    text = rec.explain()
+    assert "Most similar knowledge-base datasets" in text and "evidence:" in text
+    payload = json.loads(rec.to_json())
+    assert payload["recommendations"][0]["config"]["family"] == "linear"
+    with pytest.raises(AttributeError):
+        rec.configs = ()  # frozen
+
+
+def test_recommended_pipeline_fits(kb):
+    ds = _dataset("tall", 5)
+    rec = metalearn.recommend(ds, k=2, kb=kb)
+    pipe = rec.pipeline(0)
+    assert pipe.fit(ds.X, ds.y).score(ds.X, ds.y) > 0.6
+
+
+def test_recommender_reuses_fitted_strategies(kb):
+    rec = Recommender(kb)
+    first = metalearn.recommend(_dataset("wide", 7), k=2, kb=rec)
+    second = metalearn.recommend(_dataset("wide", 8), k=2, kb=rec)
+    assert first.timings["kb_fit"] > 0 and second.timings["kb_fit"] < first.timings["kb_fit"]
+
+
+def test_recommender_artifact_roundtrip(kb, tmp_path):
+    path = Recommender(kb).save(tmp_path / "rec.joblib", tasks=(TASK,))
+    loaded = Recommender.load(path, kb)
+    a = metalearn.recommend(_dataset("tall", 3), k=3, kb=loaded)
+    b = metalearn.recommend(_dataset("tall", 3), k=3, kb=kb)
+    assert a.config_ids == b.config_ids
+
+
+def test_transfer_prior_scores_configs_outside_the_pool(kb):
+    ds = _dataset("wide", 11)
+    prior = Recommender(kb).prior(TASK, metalearn.extract_metafeatures(ds).values)
+    space = metalearn.get_space(TASK)
+    outside = [space.sample(np.random.default_rng(s), family="linear") for s in range(3)]
+    outside += [space.sample(np.random.default_rng(s), family="hist_gradient_boosting") for s in range(3)]
+    mean, std = prior.predict(outside)
+    assert mean[:3].mean() > mean[3:].mean()
+    assert np.all(std >= 0)
+    obs = prior.neighbor_observations(2)
+    assert obs and all(0 <= s <= 1 and w > 0 for _, s, w in obs)
+
+
+def test_bad_k_and_strategy_are_clear_errors(kb):
+    with pytest.raises(metalearn.exceptions.InvalidParameterError, match="k must be a positive integer"):
+        metalearn.recommend(_dataset("wide", 1), k=0, kb=kb)
+    with pytest.raises(metalearn.exceptions.InvalidParameterError, match="unknown strategy"):
+        metalearn.recommend(_dataset("wide", 1), k=2, kb=kb, strategy="magic")
+
+
+def test_simulation_leave_one_family_out(ctx):
+    methods = {"auto": strategy_method(lambda: AutoStrategy(n_neighbors=3)),
+               "random": lambda train: (lambda row, q, k: np.random.default_rng(row).permutation(21)[:k])}
+    result = simulate(ctx, methods, ks=(1, 3))
+    assert result.regret["auto"].shape == (12, 2)
+    assert result.regret["auto"][:, 0].mean() < result.regret["random"][:, 0].mean()
+    summary = summarise(result, "auto")
+    assert summary[1]["random"]["vs_reference"][0] >= 8
+
+
+def test_regret_and_holm():
+    assert regret_at_k(np.array([0.0, 0.5, 1.0]), np.array([1, 2]), (1, 2)).tolist() == [0.5, 0.0]
+    adjusted = holm({"a": 0.01, "b": 0.04, "c": 0.03})
+    assert adjusted["a"] == pytest.approx(0.03) and adjusted["b"] == pytest.approx(0.06)
+
+
+def test_shipped_kb_recommends_for_a_bundled_dataset():
+    rec = metalearn.recommend("sklearn:breast_cancer", k=3)
+    assert len(rec.configs) == 3
+    assert rec.timings["metafeatures"] > 0
