@@ -42,7 +42,7 @@ class MetaFeatureScaler:
                 std = np.nanstd(logged, axis=0)
         scale = np.where(q75 - q25 > 1e-9, (q75 - q25) / 1.349, std)
         keep = present.astype(bool) & (scale > 1e-9) & np.isfinite(center)
-        return cls(tuple(c for c, k in zip(cols, keep) if k), center[keep], scale[keep])
+        return cls(tuple(str(c) for c, k in zip(cols, keep) if k), center[keep], scale[keep])
 
     def transform_frame(self, frame: pd.DataFrame) -> np.ndarray:
         """Scale a datasets x features frame (missing columns count as NaN)."""
@@ -98,7 +98,13 @@ class TaskContext:
     norm: np.ndarray
     scaler: MetaFeatureScaler
     mf: np.ndarray
-    mf_raw: pd.DataFrame
+    mf_names: tuple[str, ...]
+    mf_values: np.ndarray
+
+    @property
+    def mf_raw(self) -> pd.DataFrame:
+        """Unscaled meta-features (datasets x names); built on demand so pickles hold only numpy and str."""
+        return pd.DataFrame(self.mf_values, columns=pd.Index(self.mf_names, dtype=object))
 
     @classmethod
     def from_kb(cls, kb, task: str, *, metric: str | None = None, min_coverage: float = 0.9,
@@ -121,9 +127,10 @@ class TaskContext:
         info = kb.datasets.set_index("id").loc[ids]
         configs = tuple(kb.config_dict(c) for c in perf.columns)
         raw = perf.to_numpy(dtype=float)
-        return cls(task, metric, np.asarray(ids), tuple(info["name"]), tuple(info["family"]),
-                   tuple(perf.columns), configs, raw, normalise_scores(raw), scaler, scaler.transform_frame(mf_frame),
-                   mf_frame.reset_index(drop=True))
+        return cls(task, metric, np.asarray(ids), tuple(str(n) for n in info["name"]),
+                   tuple(str(f) for f in info["family"]), tuple(str(c) for c in perf.columns), configs, raw,
+                   normalise_scores(raw), scaler, scaler.transform_frame(mf_frame),
+                   tuple(str(c) for c in mf_frame.columns), mf_frame.to_numpy(dtype=float))
 
     def subset(self, keep: np.ndarray, features: Sequence[str] | None = None) -> TaskContext:
         """The context on the datasets where ``keep`` is true, with the scaler refitted on them only.
@@ -133,10 +140,12 @@ class TaskContext:
         keep = np.asarray(keep, dtype=bool)
         mf_raw = self.mf_raw.loc[keep].reset_index(drop=True)
         scaler = MetaFeatureScaler.fit(mf_raw, features)
+        names = np.asarray(self.dataset_names, dtype=object)[keep]
+        fams = np.asarray(self.families, dtype=object)[keep]
         return TaskContext(
-            self.task, self.metric, self.dataset_ids[keep], tuple(np.asarray(self.dataset_names)[keep]),
-            tuple(np.asarray(self.families)[keep]), self.config_ids, self.configs, self.raw[keep], self.norm[keep],
-            scaler, scaler.transform_frame(mf_raw), mf_raw,
+            self.task, self.metric, self.dataset_ids[keep], tuple(names), tuple(fams), self.config_ids, self.configs,
+            self.raw[keep], self.norm[keep], scaler, scaler.transform_frame(mf_raw), self.mf_names,
+            self.mf_values[keep],
         )
 
     @property

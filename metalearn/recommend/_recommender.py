@@ -98,7 +98,10 @@ class Recommender:
         """Read an artifact written by :meth:`save`; refuses one made with another sklearn/space version."""
         import joblib
 
-        payload = joblib.load(path)
+        try:
+            payload = joblib.load(path)
+        except Exception as exc:  # noqa: BLE001 - any unpickling failure means "refit", reported as such
+            raise KnowledgeBaseError(f"{path} cannot be read here ({type(exc).__name__}: {exc})") from exc
         if payload.get("sklearn") != sklearn.__version__ or payload.get("space_version") != SPACE_VERSION:
             raise KnowledgeBaseError(
                 f"{path} was fitted with scikit-learn {payload.get('sklearn')} / space "
