@@ -107,3 +107,15 @@ def test_space_version_and_description():
     assert space.version
     rows = space.describe()
     assert {"family", "name", "kind", "range", "default", "condition"} <= rows[0].keys()
+
+
+def test_decoding_the_unit_cube_corners_stays_in_range():
+    for task in TASKS:
+        space = get_space(task)
+        for fill in (0.0, 1.0):
+            for family in space.families:
+                vec = space.encode(space.default(family))
+                vec[vec != -1.0] = fill
+                vec[: len(space.families)] = 0.0
+                vec[space.families.index(family)] = 1.0
+                space.validate(space.decode(vec))

@@ -60,8 +60,10 @@ class Float:
         """Map ``[0, 1]`` back to a value."""
         x = float(np.clip(u[0], 0.0, 1.0))
         if self.log:
-            return float(math.exp(math.log(self.low) + x * (math.log(self.high) - math.log(self.low))))
-        return float(self.low + x * (self.high - self.low))
+            value = math.exp(math.log(self.low) + x * (math.log(self.high) - math.log(self.low)))
+        else:
+            value = self.low + x * (self.high - self.low)
+        return float(min(self.high, max(self.low, value)))  # exp/log round-off must not leave the range
 
     def sample(self, rng: np.random.Generator) -> float:
         """Draw uniformly (in log space when ``log``)."""
