@@ -25,7 +25,7 @@ from metalearn.exceptions import KnowledgeBaseError, MetaLearnError
 from metalearn.kb._schema import SCHEMA_VERSION, RunRecord, config_key
 from metalearn.kb._sources import DatasetSpec, ReservedList, candidate_pool, chunked, size_order
 from metalearn.kb._store import KBStore
-from metalearn.space import SPACE_VERSION
+from metalearn.space import SPACE_VERSION, get_space
 
 logger = logging.getLogger(__name__)
 
@@ -124,17 +124,26 @@ def register_pool(store: KBStore, task: str, size: int, random_state: int = 0) -
 
 
 def plan_work(store: KBStore, specs: list[DatasetSpec], pools: dict[str, list[tuple[str, dict]]],
-              protocol: Protocol, chunk_size: int) -> list[tuple[int, DatasetSpec, list[tuple[str, dict]]]]:
-    """Chunks of (dataset id, spec, configs) still to evaluate, cheap datasets first."""
-    work = []
+              protocol: Protocol, chunk_size: int,
+              defaults_first: bool = True) -> list[tuple[int, DatasetSpec, list[tuple[str, dict]]]]:
+    """Chunks of (dataset id, spec, configs) still to evaluate, cheap datasets first.
+
+    With ``defaults_first`` the pool's leading configs (every family's
+    default) are evaluated on all datasets before the rest of the pool.
+    """
+    first, rest = [], []
     done = {task: store.done_pairs(protocol.metric(task), "local") for task in pools}
+    n_defaults = {task: len(get_space(task).families) for task in pools}
     for spec in size_order(specs):
         did = store.add_dataset(name=spec.name, source="local", task=spec.task, family=spec.family,
                                 openml_id=spec.openml_id, n_rows=spec.n_rows, n_features=spec.n_features,
                                 n_classes=spec.n_classes)
-        pending = [(cid, c) for cid, c in pools[spec.task] if (did, cid) not in done[spec.task]]
-        work.extend((did, spec, chunk) for chunk in chunked(pending, chunk_size))
-    return work
+        pool = pools[spec.task]
+        head = n_defaults[spec.task] if defaults_first else 0
+        for part, target in ((pool[:head], first), (pool[head:], rest)):
+            pending = [(cid, c) for cid, c in part if (did, cid) not in done[spec.task]]
+            target.extend((did, spec, chunk) for chunk in chunked(pending, chunk_size))
+    return first + rest
 
 
 def compute_metafeatures(store: KBStore, specs: list[DatasetSpec], *, random_state: int = 0,
