@@ -51,6 +51,57 @@ def _add_metafeatures(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
+def _add_lcdb(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("lcdb", help="import family-default runs and OpenML qualities from LCDB 0.1.0")
+    p.add_argument("--lcdb-dir", help="directory with LCDB's datasets.csv and database-accuracy.csv "
+                                      "(default: the installed lcdb package)")
+    p.add_argument("--output", default=DEFAULT_WORK, help=f"SQLite file to create or extend ({DEFAULT_WORK})")
+    p.add_argument("--reserved", default=DEFAULT_RESERVED, help="CSV of datasets to keep out of the KB")
+
+
+def _add_openml(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("openml", help="import runs of scikit-learn flows on an OpenML suite (needs openml)")
+    p.add_argument("--flows", required=True, help="comma-separated OpenML flow ids")
+    p.add_argument("--suite", default="99", help="benchmark suite id or alias (default 99, OpenML-CC18)")
+    p.add_argument("--functions", default="predictive_accuracy",
+                   help="comma-separated measures: predictive_accuracy, area_under_roc_curve")
+    p.add_argument("--page-size", type=int, default=1000, help="evaluations per listing request")
+    p.add_argument("--max-pages", type=int, help="stop after this many pages per measure")
+    p.add_argument("--attempts", type=int, default=4, help="tries per request (transient failures)")
+    p.add_argument("--backoff", type=float, default=2.0, help="seconds before the first retry, doubling")
+    p.add_argument("--cache-dir", help="root cache directory of openml (default: openml's)")
+    p.add_argument("--output", default=DEFAULT_WORK, help=f"SQLite file to create or extend ({DEFAULT_WORK})")
+    p.add_argument("--reserved", default=DEFAULT_RESERVED, help="CSV of datasets to keep out of the KB")
+
+
+def run_lcdb(args: argparse.Namespace, command: str) -> int:
+    """Run the ``lcdb`` source."""
+    from metalearn.kb._lcdb import import_lcdb
+
+    out = import_lcdb(args.output, directory=args.lcdb_dir, reserved=ReservedList.read(args.reserved),
+                      command=command)
+    print(f"lcdb: {out['datasets']} datasets, {out['runs_added']} new runs in {out['seconds']:.0f} s; "
+          f"runs per family: {out['runs_per_family']}; "
+          f"reserved datasets dropped: {', '.join(out['reserved_dropped']) or 'none'}")
+    return 0
+
+
+def run_openml(args: argparse.Namespace, command: str) -> int:
+    """Run the ``openml`` source."""
+    from metalearn.kb._openml_source import RetryPolicy, import_openml
+
+    suite: int | str = int(args.suite) if args.suite.isdigit() else args.suite
+    out = import_openml(args.output, flows=[int(f) for f in args.flows.split(",") if f.strip()], suite=suite,
+                        functions=tuple(f.strip() for f in args.functions.split(",") if f.strip()),
+                        reserved=ReservedList.read(args.reserved), page_size=args.page_size,
+                        max_pages=args.max_pages, policy=RetryPolicy(args.attempts, args.backoff),
+                        cache_dir=args.cache_dir, command=command)
+    print(f"openml: {out['evaluations']} evaluations, {out['datasets']} datasets, {out['runs_added']} new runs "
+          f"in {out['seconds']:.0f} s; skipped setups: {sum(out['skipped'].values())}; "
+          f"reserved datasets dropped: {', '.join(out['reserved_dropped']) or 'none'}")
+    return 0
+
+
 def run_metafeatures(args: argparse.Namespace) -> int:
     """Run the ``metafeatures`` stage on its own (the ``local`` build runs it too)."""
     from metalearn.kb._builder import compute_metafeatures
@@ -71,6 +122,8 @@ def parser() -> argparse.ArgumentParser:
     _add_local(sub)
     _add_publish(sub)
     _add_metafeatures(sub)
+    _add_lcdb(sub)
+    _add_openml(sub)
     return ap
 
 
@@ -139,4 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_metafeatures(args)
     if args.command == "publish":
         return run_publish(args.db, args.target)
+    if args.command == "lcdb":
+        return run_lcdb(args, command)
+    if args.command == "openml":
+        return run_openml(args, command)
     return 2
