@@ -103,7 +103,7 @@ def _params(model):
 
 
 def test_tiny_meta_training_is_deterministic_and_changes_the_backbone():
-    cfg = MetaTrainConfig(n_way=3, k_shot=1, n_query=2, meta_batch=2, inner_steps=1, inner_lr=0.3, n_iterations=2)
+    cfg = MetaTrainConfig(n_way=3, k_shot=1, n_query=2, meta_batch=2, inner_steps=1, inner_lr=0.3, n_iterations=1)
     arch = conv4_architecture((1, 8, 8), 3, channels=4)
     runs = []
     for _ in range(2):
@@ -204,3 +204,18 @@ def test_recommended_record_adapts_end_to_end(tmp_path):
     rec = recommend_backbone(FewShotTask(ep.support_x, ep.support_y), load_registry(tmp_path))
     fitted = adapt(rec.backbone, ep.support_x, ep.support_y, rec.recipe)
     assert rec.backbone.id == "tiny" and fitted.predict(ep.query_x).shape == (10,)
+
+
+def test_adapt_from_a_record_uses_the_best_recipe_of_the_closest_setting(tmp_path):
+    arch = conv4_architecture((1, 8, 8), 5, channels=4)
+    results = [
+        RecipeResult({"finetune": "centroid"}, "accuracy", 5, 1, 0.9, 0.01, 10),
+        RecipeResult({"finetune": "all", "inner_lr": 0.1, "steps": 1}, "accuracy", 5, 1, 0.8, 0.01, 10),
+        RecipeResult({"finetune": "head", "inner_lr": 0.1, "steps": 1}, "accuracy", 5, 5, 0.99, 0.01, 10),
+    ]
+    _saved_record(tmp_path, build_model(arch), arch, results)
+    record = load_registry(tmp_path).get("tiny")
+    ep = next(digits_family().episodes("test", 1, 5, 1, 2))
+    assert adapt(record, ep.support_x, ep.support_y).recipe == {"finetune": "centroid"}
+    ep5 = next(digits_family().episodes("test", 1, 5, 5, 2))
+    assert adapt(record, ep5.support_x, ep5.support_y).recipe["finetune"] == "head"

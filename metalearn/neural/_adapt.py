@@ -29,7 +29,9 @@ from metalearn.exceptions import InvalidParameterError
 from metalearn.neural._episodes import Episode, mean_ci95
 from metalearn.neural._maml import FunctionalLearner, task_loss, zero_head
 from metalearn.neural._models import HEAD_PREFIX, Backbone
+from metalearn.neural._recommend import best_result
 from metalearn.neural._registry import BackboneRecord, load_backbone
+from metalearn.neural._task import FewShotTask
 
 __all__ = ["FINETUNE_MODES", "FewShotModel", "adapt", "adapt_model", "default_recipe", "score_recipe"]
 
@@ -141,13 +143,6 @@ def adapt_model(
     return FewShotModel(model, {n: p.detach() for n, p in learner.params.items()}, classification, recipe)
 
 
-def _best_result_recipe(record: BackboneRecord) -> dict[str, Any] | None:
-    if not record.results:
-        return None
-    sign = 1.0 if record.results[0].higher_is_better else -1.0
-    return dict(max(record.results, key=lambda r: sign * r.mean).recipe)
-
-
 def adapt(
     backbone: BackboneRecord | Backbone,
     support_x: np.ndarray,
@@ -164,8 +159,8 @@ def adapt(
     support_x, support_y : numpy.ndarray
         Support inputs and labels (integer labels ``0..n_way-1`` mean classification).
     recipe : dict or None
-        See the module docstring; default: the record's best measured recipe,
-        else :func:`default_recipe`.
+        See the module docstring; default: the record's best measured recipe in
+        the setting closest to the support set, else :func:`default_recipe`.
     random_state : int
         Seeds torch (the recipes are deterministic given the seed).
 
@@ -179,13 +174,15 @@ def adapt(
     (10,)
     """
     torch.manual_seed(random_state)
+    sy = np.asarray(support_y)
+    classification = np.issubdtype(sy.dtype, np.integer)
     if isinstance(backbone, BackboneRecord):
-        recipe = recipe if recipe is not None else _best_result_recipe(backbone)
+        if recipe is None and backbone.results:
+            task = FewShotTask(support_x, sy, modality=backbone.modality)
+            recipe = dict(best_result(backbone.results, task).recipe)
         model = load_backbone(backbone)
     else:
         model = backbone
-    sy = np.asarray(support_y)
-    classification = np.issubdtype(sy.dtype, np.integer)
     recipe = recipe if recipe is not None else default_recipe(classification)
     sx_t = torch.as_tensor(np.asarray(support_x, dtype=np.float32))
     sy_t = torch.as_tensor(sy.astype(np.int64) if classification else sy.astype(np.float32))

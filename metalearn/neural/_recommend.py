@@ -10,7 +10,7 @@ from metalearn.exceptions import KnowledgeBaseError
 from metalearn.neural._registry import BackboneRecord, BackboneRegistry, RecipeResult, load_registry
 from metalearn.neural._task import FewShotTask
 
-__all__ = ["BackboneRecommendation", "recommend_backbone"]
+__all__ = ["BackboneRecommendation", "best_result", "recommend_backbone"]
 
 _MODALITY_OF_FAMILY = {"regression-1d": "regression-1d", "image": "image", "vector": "vector"}
 
@@ -95,6 +95,24 @@ def _setting_distance(result: RecipeResult, task: FewShotTask) -> float:
     return way + abs(math.log(max(result.k_shot, 1) / max(task.k_shot or 1, 1)))
 
 
+def best_result(results: list[RecipeResult] | tuple[RecipeResult, ...], task: FewShotTask) -> RecipeResult:
+    """The best recorded result in the setting (ways, shots) closest to ``task``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = [RecipeResult({"finetune": f}, "accuracy", 5, 1, m, 0.01, 600) for f, m in [("all", 0.9), ("head", 0.8)]]
+    >>> best_result(r, FewShotTask(np.zeros((5, 1, 8, 8)), np.arange(5))).recipe
+    {'finetune': 'all'}
+    """
+    if not results:
+        raise KnowledgeBaseError("the backbone has no recorded results to choose a recipe from")
+    closest = min(_setting_distance(r, task) for r in results)
+    pool = [r for r in results if _setting_distance(r, task) == closest]
+    sign = 1.0 if pool[0].higher_is_better else -1.0
+    return min(pool, key=lambda r: (-sign * r.mean, r.ci95))
+
+
 def recommend_backbone(task: FewShotTask, registry: BackboneRegistry | None = None) -> BackboneRecommendation:
     """Choose the backbone + recipe with the best recorded evidence for a task like ``task``.
 
@@ -124,7 +142,7 @@ def recommend_backbone(task: FewShotTask, registry: BackboneRegistry | None = No
     best_distance = min(_setting_distance(res, task) for _, res in candidates)
     closest = [(rec, res) for rec, res in candidates if _setting_distance(res, task) == best_distance]
     sign = 1.0 if closest[0][1].higher_is_better else -1.0
-    closest.sort(key=lambda pair: (-sign * pair[1].mean, pair[1].ci95))
+    closest.sort(key=lambda pair: (-sign * pair[1].mean, pair[1].ci95))  # same order as best_result
     record, result = closest[0]
     alternatives = tuple((rec.id, dict(res.recipe), res.mean, res.ci95) for rec, res in closest[1:])
     return BackboneRecommendation(record, dict(result.recipe), result, task.describe(), best_distance, alternatives)

@@ -82,7 +82,7 @@ def pretrain_classifier(
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total, batches = total + float(loss), batches + 1
+            total, batches = total + float(loss.detach()), batches + 1
         scheduler.step()
         history.append(total / max(1, batches))
         if callback is not None:
@@ -112,7 +112,7 @@ def pretrain_regressor(
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total += float(loss)
+            total += float(loss.detach())
         history.append(total / config.steps_per_epoch)
         if callback is not None:
             callback(epoch, history[-1])
