@@ -1,0 +1,353 @@
+"""scikit-learn estimators: recommend, optimise, refit - ``MetaLearnClassifier`` / ``MetaLearnRegressor``.
+
+``fit`` = validate -> meta-features -> recommendation (warm start) and
+transfer prior from the knowledge base -> Bayesian optimisation within the
+budget -> refit the best pipeline (or a Caruana ensemble of the best ones).
+``__init__`` only stores its arguments; everything is validated in ``fit``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from metalearn.exceptions import InvalidParameterError, KnowledgeBaseError, MetaLearnError
+
+logger = logging.getLogger(__name__)
+
+#: Warm-start order when no knowledge base is available: family defaults, strongest first.
+FALLBACK_FAMILY_ORDER = ("hist_gradient_boosting", "random_forest", "extra_trees", "linear", "svm", "knn", "mlp")
+WARM_START_MODES = ("auto", "defaults", "none")
+ENSEMBLE_CANDIDATES = 5
+
+
+class _MetaLearnBase(BaseEstimator):
+    """Shared implementation; see :class:`MetaLearnClassifier`."""
+
+    _task = "classification"
+
+    def __init__(self, time_budget=None, n_trials=50, metric=None, cv=5, n_jobs=1, kb=None, warm_start="auto",
+                 ensemble=True, random_state=None, verbose=0):
+        self.time_budget = time_budget
+        self.n_trials = n_trials
+        self.metric = metric
+        self.cv = cv
+        self.n_jobs = n_jobs
+        self.kb = kb
+        self.warm_start = warm_start
+        self.ensemble = ensemble
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # every pipeline imputes
+        return tags
+
+    # -- fit ------------------------------------------------------------------
+    def fit(self, X, y, *, update_kb: str | Path | None = None):
+        """Search the pipeline space and refit the best pipeline (or ensemble) on all of ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            DataFrames may hold categorical (string) columns; arrays must be numeric.
+        y : array-like of shape (n_samples,)
+        update_kb : path, optional
+            Append the finished trials and this dataset's meta-features to a
+            user knowledge base at this path (copied from the shipped one on
+            first write), so later recommendations learn from them.
+
+        Returns
+        -------
+        self
+        """
+        from metalearn.optimize import optimize
+
+        start = time.perf_counter()
+        self._check_params()
+        dataset = self._dataset(X, y)
+        cv = _effective_cv(dataset, self.cv)
+        warm, prior, self.recommendation_, metafeatures = self._warm_start(dataset)
+        budget = None if self.time_budget is None else float(self.time_budget) * (0.8 if self.ensemble else 0.9)
+        result = optimize(
+            dataset, n_trials=self.n_trials, time_budget=budget, metric=self.metric, cv=cv, n_jobs=self.n_jobs,
+            warm_start=warm, prior=prior, random_state=self._seed(), verbose=self.verbose,
+        )
+        self.history_ = result.history
+        if result.best_config is None:
+            errors = result.history["error"].dropna().tolist()
+            raise MetaLearnError(
+                f"every one of {len(result.history)} evaluated pipelines failed; first error: "
+                f"{errors[0] if errors else 'none recorded'}"
+            )
+        self.best_config_, self.best_score_, self.metric_ = result.best_config, result.best_score, result.metric
+        self._refit(dataset, cv, start)
+        if update_kb is not None:
+            from metalearn.kb._user import add_runs
+
+            add_runs(self.history_, dataset, update_kb, metric=result.metric, metafeatures=metafeatures,
+                     base=self.kb if isinstance(self.kb, (str, Path)) else None)
+        return self
+
+    def _check_params(self) -> None:
+        if self.n_trials is None and self.time_budget is None:
+            raise InvalidParameterError("give n_trials or time_budget (or both)")
+        is_str = isinstance(self.warm_start, str)
+        if is_str and self.warm_start not in WARM_START_MODES or not is_str and not (
+                self.warm_start is None or self.warm_start is False or isinstance(self.warm_start, (list, tuple))):
+            raise InvalidParameterError(
+                f"warm_start must be one of {WARM_START_MODES}, None/False, or a list of configurations; "
+                f"got {self.warm_start!r}")
+
+    def _seed(self) -> int:
+        if self.random_state is None:
+            return int(np.random.default_rng().integers(2**31 - 1))
+        if isinstance(self.random_state, (int, np.integer)):
+            return int(self.random_state)
+        raise InvalidParameterError(f"random_state must be an int or None, not {self.random_state!r}")
+
+    def _dataset(self, X, y):
+        """Validate ``(X, y)`` the scikit-learn way, then as a metalearn :class:`Dataset`."""
+        from metalearn.data import load_dataset
+
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+        if hasattr(X, "iloc"):
+            validate_data(self, X, y, skip_check_array=True)
+            frame = X.reset_index(drop=True)
+            frame.columns = [str(c) for c in frame.columns]
+            y = np.asarray(y)
+        else:
+            X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", ensure_min_samples=2,
+                                 y_numeric=self._task == "regression")
+            frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+        if self._task == "classification":
+            check_classification_targets(y)
+            if len(np.unique(y)) < 2:
+                raise ValueError("the target has only one class; a classifier needs at least 2 classes")
+        dataset = load_dataset((frame, y), task=self._task, name=type(self).__name__)
+        self._columns = tuple(frame.columns)
+        self._feature_types = dataset.feature_types
+        if self._task == "classification":
+            self.classes_ = dataset.classes
+        return dataset
+
+    def _warm_start(self, dataset):
+        """Warm-start configurations, transfer prior, recommendation and meta-features for ``dataset``."""
+        from metalearn.space import get_space
+
+        space = get_space(dataset.task)
+        if isinstance(self.warm_start, (list, tuple)):
+            return [space.validate(dict(c)) for c in self.warm_start], None, None, None
+        if self.warm_start in (None, False, "none"):
+            return None, None, None, None
+        defaults = [space.default(f) for f in FALLBACK_FAMILY_ORDER if f in space.families]
+        if self.warm_start == "defaults":
+            return defaults, None, None, None
+        return self._recommended(dataset, defaults)
+
+    def _recommended(self, dataset, defaults: list[dict]):
+        """Ask the knowledge base; fall back to family defaults (with a warning) when it has nothing."""
+        from metalearn.metafeatures import extract_metafeatures
+        from metalearn.recommend import get_recommender
+
+        metafeatures = extract_metafeatures(dataset, random_state=self._seed()).values
+        k = 10 if self.n_trials is None else max(1, min(10, int(self.n_trials) // 2))
+        try:
+            recommender = get_recommender(self.kb)
+            recommendation = recommender.recommend(dataset, metafeatures, k=k)
+            prior = recommender.prior(dataset.task, metafeatures)
+        except KnowledgeBaseError as exc:
+            logger.warning("no usable knowledge base (%s); warm-starting from family defaults", exc)
+            return defaults, None, None, metafeatures
+        return list(recommendation.configs), prior, recommendation, metafeatures
+
+    def _refit(self, dataset, cv: int, start: float) -> None:
+        """Fit the best pipeline on all data; replace it by an ensemble when that scores better out of fold."""
+        from metalearn.space import get_space
+
+        space = get_space(dataset.task)
+        need_proba = self._task == "classification"
+        self.best_pipeline_ = space.to_pipeline(self.best_config_, dataset, random_state=self._seed(),
+                                                need_proba=need_proba).fit(dataset.X, dataset.y)
+        self.ensemble_ = None
+        if not self.ensemble:
+            return
+        ok = self.history_.loc[self.history_["status"] == "ok"].sort_values("score", ascending=False)
+        top = ok.head(ENSEMBLE_CANDIDATES)
+        spent = time.perf_counter() - start
+        if len(top) < 2 or (self.time_budget is not None and spent + top["duration"].sum() > self.time_budget):
+            return
+        self.ensemble_ = _build_ensemble(list(top["config"]), dataset, cv, self.metric_, self._seed(),
+                                         self.best_config_, self.best_pipeline_)
+
+    # -- predict ----------------------------------------------------------------
+    def _frame(self, X) -> pd.DataFrame:
+        check_is_fitted(self, "best_pipeline_")
+        if hasattr(X, "iloc"):
+            validate_data(self, X, skip_check_array=True, reset=False)
+            frame = X.reset_index(drop=True)
+            frame.columns = [str(c) for c in frame.columns]
+        else:
+            X = validate_data(self, X, ensure_all_finite="allow-nan", reset=False)
+            frame = pd.DataFrame(X, columns=list(self._columns))
+        return _coerce(frame, self._columns, self._feature_types)
+
+    @property
+    def _model(self):
+        return self.ensemble_ if getattr(self, "ensemble_", None) is not None else self.best_pipeline_
+
+    def predict(self, X) -> np.ndarray:
+        """Predictions of the refitted best pipeline (or ensemble)."""
+        frame = self._frame(X)
+        return np.asarray(self._model.predict(frame))
+
+
+class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
+    """AutoML classifier warm-started from a knowledge base of past runs.
+
+    Parameters
+    ----------
+    time_budget : float, optional
+        Wall-clock seconds for the whole ``fit`` (search, refit, ensemble).
+    n_trials : int or None
+        Maximum configurations evaluated (None: only the time budget stops).
+    metric : str, optional
+        ``balanced_accuracy`` (default), ``accuracy``, ``roc_auc``, ``log_loss``.
+    cv : int
+        Cross-validation folds per evaluation (fewer on tiny data).
+    n_jobs : int
+        Evaluations run in parallel.
+    kb : None, path, KnowledgeBase or Recommender
+        Knowledge base for the recommendation and the transfer prior (None: the shipped one).
+    warm_start : {"auto", "defaults", "none"} or list of dict
+        ``auto`` recommends from the KB (family defaults when it has no data),
+        ``defaults`` tries every family's default first, ``none`` starts cold,
+        a list gives the configurations to try first.
+    ensemble : bool
+        Replace the best pipeline by a Caruana ensemble of the top ones when
+        it scores better out of fold.
+    random_state : int or None
+    verbose : int
+        ``>0`` shows a progress bar on a terminal.
+
+    Attributes
+    ----------
+    best_config_ : dict
+    best_score_ : float
+        Cross-validated score of ``best_config_`` (higher is better).
+    best_pipeline_ : sklearn.pipeline.Pipeline
+        ``best_config_`` refitted on all the data.
+    ensemble_ : EnsembleSelection or None
+    history_ : pandas.DataFrame
+        One row per trial: config, score, status, duration, origin (``warm-start``, ``bo``, ``random``) ...
+    recommendation_ : Recommendation or None
+    classes_ : ndarray
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from metalearn.estimators import MetaLearnClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = MetaLearnClassifier(n_trials=3, cv=3, warm_start="defaults", random_state=0).fit(X, y)
+    >>> clf.score(X, y) > 0.9
+    True
+    """
+
+    _task = "classification"
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, one column per entry of ``classes_``."""
+        from metalearn.optimize._ensemble import aligned_proba
+
+        frame = self._frame(X)
+        return aligned_proba(self._model, frame, self.classes_)
+
+
+class MetaLearnRegressor(RegressorMixin, _MetaLearnBase):
+    """AutoML regressor warm-started from a knowledge base of past runs.
+
+    Same parameters and attributes as :class:`MetaLearnClassifier`; metrics
+    are ``r2`` (default), ``rmse``, ``mae``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from metalearn.estimators import MetaLearnRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = MetaLearnRegressor(n_trials=2, cv=3, warm_start="defaults", random_state=0).fit(X, y)
+    >>> reg.score(X, y) > 0.3
+    True
+    """
+
+    _task = "regression"
+
+
+def _effective_cv(dataset, cv) -> int:
+    """``cv`` folds, fewer when the data (or its smallest class) is too small for them."""
+    if isinstance(cv, bool) or not isinstance(cv, (int, np.integer)) or cv < 2:
+        raise InvalidParameterError(f"cv must be an integer >= 2, not {cv!r}")
+    limit = dataset.n_rows
+    if dataset.task == "classification":
+        limit = min(dataset.class_counts.values())
+        if limit < 2:
+            raise ValueError("a class has 1 sample; cross-validation needs at least 2 per class")
+    return int(max(2, min(cv, limit)))
+
+
+def _coerce(frame: pd.DataFrame, columns: tuple, types: tuple) -> pd.DataFrame:
+    """Give prediction-time columns the dtypes the pipelines were fitted on."""
+    out = {}
+    for name, kind in zip(columns, types):
+        col = frame[name]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            col = col.astype(object)
+        if kind in ("numeric", "boolean"):
+            out[name] = pd.to_numeric(col, errors="coerce").astype(float)
+        else:
+            col = col.astype(float) if pd.api.types.is_numeric_dtype(col) else col
+            out[name] = col.astype(object).where(col.notna(), np.nan)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _build_ensemble(configs: list[dict], dataset, cv: int, metric_name: str, seed: int, best_config: dict,
+                    best_pipeline):
+    """Caruana ensemble of ``configs`` from out-of-fold predictions; None when the best alone is as good."""
+    from metalearn.evaluation import get_metric, make_folds
+    from metalearn.optimize._ensemble import (
+        EnsembleSelection,
+        ensemble_selection,
+        out_of_fold,
+        score_predictions,
+    )
+    from metalearn.space import get_space
+
+    space = get_space(dataset.task)
+    metric = get_metric(metric_name, dataset.task)
+    data = dataset.subsample(20_000, seed)
+    folds = make_folds(data, cv, seed)
+    classes = data.classes if dataset.task == "classification" else None
+    pipes = [space.to_pipeline(c, data, random_state=seed, need_proba=classes is not None) for c in configs]
+    preds = [out_of_fold(p, data, folds, classes) for p in pipes]
+    weights = ensemble_selection(preds, data.y, metric, classes=classes)
+    blended = sum(w * p for w, p in zip(weights, preds))
+    alone = score_predictions(metric, preds[0], data.y, classes)
+    if np.count_nonzero(weights) < 2 or not score_predictions(metric, blended, data.y, classes) > alone:
+        return None
+    members = [best_pipeline if c == best_config else
+               space.to_pipeline(c, dataset, random_state=seed, need_proba=classes is not None).fit(dataset.X,
+                                                                                                     dataset.y)
+               if w > 0 else None for c, w in zip(configs, weights)]
+    return EnsembleSelection([m for m in members if m is not None], [w for w in weights if w > 0],
+                             dataset.classes if classes is not None else None)
+
+
+__all__ = ["MetaLearnClassifier", "MetaLearnRegressor"]

@@ -1,0 +1,193 @@
+"""The optimisation loop: ask, evaluate (in parallel when asked), tell, within a trial and time budget."""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from metalearn.exceptions import InvalidParameterError
+from metalearn.optimize._base import Optimizer, SearchExhaustedError
+from metalearn.optimize._bo import BayesianOptimizer
+from metalearn.optimize._prior import Prior
+from metalearn.optimize._trial import Observation, Trial, TrialResult
+
+logger = logging.getLogger(__name__)
+
+HISTORY_COLUMNS = ("number", "config", "config_id", "family", "score", "status", "duration", "origin", "error")
+
+
+@dataclass(frozen=True)
+class OptimizationResult:
+    """What :func:`optimize` found.
+
+    Attributes
+    ----------
+    best_config : dict or None
+        Configuration with the highest score (None when every trial failed).
+    best_score : float
+    history : pandas.DataFrame
+        One row per trial: ``number, config, config_id, family, score, status,
+        duration, origin, error`` (origin is ``warm-start``, ``bo`` or ``random``).
+    metric : str
+    elapsed : float
+        Wall-clock seconds of the whole search.
+    """
+
+    best_config: dict | None
+    best_score: float
+    history: pd.DataFrame
+    metric: str
+    elapsed: float
+
+
+def optimize(dataset, *, optimizer: Optimizer | None = None, n_trials: int | None = 50,
+             time_budget: float | None = None, metric: str | None = None, cv: int = 5, n_jobs: int = 1,
+             warm_start: list[dict] | None = None, prior: Prior | None = None,
+             observations: list[Observation] | None = None, random_state: int | None = None,
+             verbose: int = 0, isolation: str = "process", max_rows: int | None = 20_000,
+             evaluate_fn: Callable[[dict], TrialResult] | None = None) -> OptimizationResult:
+    """Search the pipeline space of ``dataset`` for the best configuration.
+
+    Parameters
+    ----------
+    dataset : Dataset or anything :func:`metalearn.load_dataset` accepts
+    optimizer : Optimizer, optional
+        Defaults to :class:`BayesianOptimizer` with ``prior``.
+    n_trials : int or None
+        Stop after this many evaluations (None: only the time budget stops).
+    time_budget : float or None
+        Wall-clock seconds for the whole search; no new trial starts after it
+        and a running one is cut at it (``isolation="process"``).
+    metric, cv, max_rows, isolation
+        Passed to :func:`metalearn.evaluate`.
+    n_jobs : int
+        Trials evaluated concurrently (batch ``ask(n_jobs)``).
+    warm_start : list of dict, optional
+        Configurations to try first (e.g. a recommendation).
+    prior : Prior, optional
+        Transfer prior for the default optimizer.
+    observations : list of Observation, optional
+        Results already known on this dataset.
+    verbose : int
+        ``>0`` shows a progress bar (only on a terminal).
+    evaluate_fn : callable, optional
+        ``config -> TrialResult`` replacing cross-validation (tests, table lookups).
+
+    Returns
+    -------
+    OptimizationResult
+
+    Examples
+    --------
+    >>> import metalearn
+    >>> from metalearn.optimize import optimize
+    >>> ds = metalearn.load_dataset("sklearn:wine")
+    >>> res = optimize(ds, n_trials=3, cv=3, isolation="none", random_state=0)
+    >>> len(res.history), res.best_score > 0.8
+    (3, True)
+    """
+    from metalearn.data import Dataset, load_dataset
+    from metalearn.evaluation import evaluate, get_metric
+    from metalearn.space import get_space
+
+    if n_trials is None and time_budget is None:
+        raise InvalidParameterError("give n_trials or time_budget (or both); otherwise the search never stops")
+    _check_positive("n_trials", n_trials, integer=True)
+    _check_positive("time_budget", time_budget)
+    _check_positive("n_jobs", n_jobs, integer=True)
+    dataset = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
+    metric_name = get_metric(metric, dataset.task).name
+    space = get_space(dataset.task)
+    if optimizer is None:
+        optimizer = BayesianOptimizer(space, prior=prior, random_state=random_state)
+    if warm_start:
+        optimizer.enqueue(warm_start)
+    if observations:
+        optimizer.observe(observations)
+    start = time.perf_counter()
+    seed = 0 if random_state is None else int(random_state)
+
+    def run(trial: Trial) -> TrialResult:
+        if evaluate_fn is not None:
+            return evaluate_fn(trial.config)
+        left = None if time_budget is None else max(time_budget - (time.perf_counter() - start), 1.0)
+        res = evaluate(trial.config, dataset, cv=cv, metric=metric_name, time_limit=left, random_state=seed,
+                       max_rows=max_rows, isolation=isolation)
+        return TrialResult.from_evaluation(res)
+
+    rows = _loop(optimizer, run, n_trials, time_budget, n_jobs, start, verbose)
+    history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
+    ok = history.loc[history["status"] == "ok"]
+    best = ok.loc[ok["score"].idxmax()] if len(ok) else None
+    return OptimizationResult(
+        best_config=None if best is None else dict(best["config"]),
+        best_score=float("nan") if best is None else float(best["score"]),
+        history=history, metric=metric_name, elapsed=time.perf_counter() - start,
+    )
+
+
+def _loop(optimizer: Optimizer, run: Callable[[Trial], TrialResult], n_trials: int | None,
+          time_budget: float | None, n_jobs: int, start: float, verbose: int) -> list[tuple]:
+    """Ask/evaluate/tell until a budget is spent or the optimizer runs dry; one history row per trial."""
+    bar = _progress(n_trials, time_budget, verbose)
+    rows: list[tuple] = []
+    pool = ThreadPoolExecutor(max_workers=n_jobs) if n_jobs > 1 else None
+    try:
+        while n_trials is None or len(rows) < n_trials:
+            if time_budget is not None and time.perf_counter() - start >= time_budget:
+                break
+            batch = n_jobs if n_trials is None else min(n_jobs, n_trials - len(rows))
+            try:
+                trials = optimizer.ask(batch)
+            except SearchExhaustedError:
+                logger.info("search space exhausted after %d trials", len(rows))
+                break
+            results = list(pool.map(run, trials)) if pool is not None else [run(t) for t in trials]
+            for trial, result in zip(trials, results):
+                optimizer.tell(trial, result)
+                rows.append(_row(trial, result))
+                if bar is not None:
+                    bar.update(1)
+                    done = [r[4] for r in rows if r[5] == "ok"]
+                    if done:
+                        bar.set_postfix(best=f"{max(done):.4f}")
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+        if bar is not None:
+            bar.close()
+    return rows
+
+
+def _row(trial: Trial, result: TrialResult) -> tuple:
+    score = result.score if result.ok else float("nan")
+    status = result.status if result.status != "ok" or math.isfinite(score) else "failed"
+    return (trial.number, trial.config, trial.config_id, trial.config.get("family"), score, status,
+            result.duration, trial.origin, result.error)
+
+
+def _progress(n_trials: int | None, time_budget: float | None, verbose: int):
+    """A tqdm bar when ``verbose`` and stderr is a terminal, else None."""
+    if not verbose or not sys.stderr.isatty():
+        return None
+    from tqdm.auto import tqdm
+
+    desc = "metalearn" if time_budget is None else f"metalearn ({time_budget:g} s)"
+    return tqdm(total=n_trials, desc=desc, unit="trial", leave=False)
+
+
+def _check_positive(name: str, value, integer: bool = False) -> None:
+    if value is None:
+        return
+    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
+        kind = "a positive integer" if integer else "a positive number"
+        raise InvalidParameterError(f"{name} must be {kind} or None, not {value!r}")

@@ -1,0 +1,89 @@
+"""Records that flow between an optimizer and the loop that evaluates its suggestions."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+#: Where a trial's configuration came from.
+ORIGINS: tuple[str, ...] = ("warm-start", "bo", "random", "prior")
+
+#: How an evaluation ended.
+STATUSES: tuple[str, ...] = ("ok", "failed", "timeout")
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One configuration proposed by an optimizer.
+
+    Attributes
+    ----------
+    number : int
+        Position in the optimizer's sequence of suggestions (0-based).
+    config : dict
+        A configuration of the optimizer's search space.
+    origin : {"warm-start", "bo", "random"}
+        ``warm-start`` for enqueued configurations, ``bo`` when the surrogate
+        chose it, ``random`` for random (initial or exploration) draws.
+    config_id : str
+        Canonical key of ``config`` (see :meth:`SearchSpace.config_id`).
+
+    Examples
+    --------
+    >>> from metalearn.optimize import Trial
+    >>> Trial(0, {"family": "knn"}, "random", "k").origin
+    'random'
+    """
+
+    number: int
+    config: dict
+    origin: str
+    config_id: str = ""
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """The outcome of evaluating a trial's configuration (higher ``score`` is better).
+
+    Attributes
+    ----------
+    score : float
+        Mean cross-validated score; NaN unless ``status == "ok"``.
+    status : {"ok", "failed", "timeout"}
+    duration : float
+        Wall-clock seconds the evaluation took.
+    error : str
+        Error text for failed evaluations.
+    fold_scores : tuple of float
+
+    Examples
+    --------
+    >>> from metalearn.optimize import TrialResult
+    >>> TrialResult(0.9).ok, TrialResult(float("nan"), status="failed").ok
+    (True, False)
+    """
+
+    score: float
+    status: str = "ok"
+    duration: float = 0.0
+    error: str = ""
+    fold_scores: tuple[float, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the evaluation finished with a finite score."""
+        return self.status == "ok" and math.isfinite(self.score)
+
+    @classmethod
+    def from_evaluation(cls, result) -> TrialResult:
+        """Convert a :class:`metalearn.evaluation.EvaluationResult`."""
+        return cls(score=float(result.mean_score), status=result.status, duration=float(result.duration),
+                   error=result.error, fold_scores=tuple(result.fold_scores))
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A known (configuration, result) pair from elsewhere, given to :meth:`Optimizer.observe`."""
+
+    config: dict
+    result: TrialResult

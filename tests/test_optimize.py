@@ -1,0 +1,215 @@
+"""Optimizer internals, the transfer prior, the optimisation loop, ensembles and the user KB."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import metalearn
+from metalearn.evaluation import get_metric
+from metalearn.exceptions import InvalidParameterError
+from metalearn.optimize import (
+    HISTORY_COLUMNS,
+    BayesianOptimizer,
+    ForestSurrogate,
+    Observation,
+    RandomSearch,
+    TablePrior,
+    Trial,
+    TrialResult,
+    blend_prior,
+    ensemble_selection,
+    expected_improvement,
+    normalise_rows,
+    optimize,
+    prior_reliability,
+    prior_weight,
+    similarity_weights,
+)
+from metalearn.space import get_space
+from metalearn.testing._optimizer_suite import synthetic_score
+
+
+@pytest.fixture(scope="module")
+def space():
+    return get_space("classification")
+
+
+@pytest.fixture(scope="module")
+def pool(space):
+    rng = np.random.default_rng(0)
+    return space.defaults() + [space.sample(rng) for _ in range(60)]
+
+
+def test_trial_and_result_are_frozen():
+    trial, result = Trial(0, {"family": "knn"}, "random"), TrialResult(0.5)
+    with pytest.raises(AttributeError):
+        trial.number = 1
+    with pytest.raises(AttributeError):
+        result.score = 1.0
+    assert not TrialResult(float("nan")).ok
+
+
+def test_prior_weight_fades_with_own_observations_and_drops_when_unreliable():
+    weights = [prior_weight(n, 1.0, 10.0) for n in (0, 5, 10, 40, 200)]
+    assert weights[0] == 1.0 and weights == sorted(weights, reverse=True) and weights[-1] < 0.05
+    assert prior_weight(5, -0.5, 10.0) == 0.0
+
+
+def test_prior_reliability_follows_rank_agreement():
+    y = np.arange(10.0)
+    assert prior_reliability(y, y, shrinkage=3.0) == pytest.approx(1.0)
+    assert prior_reliability(-y, y, shrinkage=3.0) < 0
+    assert prior_reliability(y[:2], y[:2], shrinkage=3.0) == 1.0
+
+
+def test_blend_prior_maps_prior_onto_own_scale():
+    prior_at_own = np.array([0.1, 0.5, 0.9])
+    y = np.array([0.70, 0.80, 0.90])
+    mean, std, w = blend_prior(np.array([0.3, 1.0]), np.array([0.1, 0.1]), None, None, prior_at_own, y)
+    assert mean[1] > 0.9 and mean[0] < 0.8 and w == 1.0
+    own_mean, own_std = np.array([0.75, 0.75]), np.array([0.01, 0.01])
+    m_few, _, w_few = blend_prior(np.array([0.3, 1.0]), np.array([0.1, 0.1]), own_mean, own_std, prior_at_own, y)
+    assert 0 < w_few < 1 and m_few[1] > m_few[0]
+
+
+def test_table_prior_looks_up_known_and_models_unknown_configs(space, pool):
+    scores = np.array([[synthetic_score(c) for c in pool], [synthetic_score(c) ** 2 for c in pool]])
+    prior = TablePrior(space, pool, scores)
+    mean, std = prior.predict(pool[:5] + [space.sample(np.random.default_rng(5))])
+    assert mean.shape == (6,) and np.all(std > 0)
+    assert np.allclose(mean[:5], normalise_rows(scores).mean(axis=0)[:5])
+    assert prior.top(1)[0] == pool[int(np.argmax(prior.mean_))]
+
+
+def test_normalise_rows_treats_failures_as_worst():
+    out = normalise_rows(np.array([[1.0, np.nan, 3.0], [2.0, 2.0, 2.0]]))
+    assert out.tolist() == [[0.0, 0.0, 1.0], [0.5, 0.5, 0.5]]
+
+
+def test_similarity_weights_prefer_close_datasets():
+    src = pd.DataFrame({"NumberOfInstances": [100.0, 1000.0, 1e5], "Ratio": [0.1, 0.2, 0.9]})
+    w = similarity_weights({"NumberOfInstances": 120.0, "Ratio": 0.1}, src, k=3)
+    assert w.argmax() == 0 and w[0] > w[2]
+    assert np.all(similarity_weights({"Other": 1.0}, src) == 1.0)
+
+
+def test_surrogate_and_expected_improvement():
+    X = np.linspace(0, 1, 30)[:, None]
+    mean, std = ForestSurrogate(random_state=0).fit(X, X[:, 0]).predict(np.array([[0.05], [0.95]]))
+    assert mean[1] > mean[0] and np.all(std > 0)
+    ei = expected_improvement(np.array([0.5, 0.5]), np.array([0.01, 0.2]), best=0.6)
+    assert ei[1] > ei[0] >= 0
+
+
+def _search(opt, pool_scores, n):
+    best = []
+    for _ in range(n):
+        trial = opt.ask()
+        opt.tell(trial, TrialResult(pool_scores[trial.config_id]))
+        best.append(max(r.score for _, r in opt.trials))
+    return best
+
+
+def test_bo_exploits_the_better_families_more_than_random_search(space, pool):
+    scores = {space.config_id(c): synthetic_score(c) for c in pool}
+
+    def share_good(opt):
+        _search(opt, scores, 20)
+        return np.mean([scores[t.config_id] >= 0.7 for t, _ in opt.trials])
+
+    bo = np.mean([share_good(BayesianOptimizer(space, candidates=pool, random_state=s)) for s in range(3)])
+    rs = np.mean([share_good(RandomSearch(space, candidates=pool, random_state=s)) for s in range(3)])
+    assert bo > rs
+
+
+def test_a_good_prior_finds_the_best_config_at_once(space, pool):
+    scores = {space.config_id(c): synthetic_score(c) for c in pool}
+    prior = TablePrior(space, pool, np.array([[synthetic_score(c) for c in pool]]))
+    opt = BayesianOptimizer(space, prior=prior, candidates=pool, random_state=0)
+    assert _search(opt, scores, 1)[0] == max(scores.values())
+    _search(opt, scores, 14)
+    assert opt.prior_weights_[-1] < opt.prior_weights_[0]
+
+
+def test_bo_validates_its_parameters(space):
+    for kwargs in ({"surrogate": "gp"}, {"acquisition": "pi"}, {"random_fraction": 2.0}, {"prior": object()}):
+        with pytest.raises(InvalidParameterError):
+            BayesianOptimizer(space, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return metalearn.load_dataset("sklearn:wine")
+
+
+def test_optimize_records_history_with_origins(iris, space):
+    fake = {}
+
+    def lookup(config):
+        fake[config["family"]] = fake.get(config["family"], 0) + 1
+        return TrialResult(synthetic_score(config), duration=0.01)
+
+    res = optimize(iris, n_trials=6, warm_start=[space.default("svm")], evaluate_fn=lookup, random_state=0,
+                   observations=[Observation(space.default("knn"), TrialResult(0.1))])
+    assert list(res.history.columns) == list(HISTORY_COLUMNS)
+    assert res.history["origin"].iloc[0] == "warm-start" and len(res.history) == 6
+    assert "knn" not in set(res.history["family"]) or res.history["config"].map(str).ne(
+        str(space.default("knn"))).all()
+    assert res.best_score == res.history["score"].max()
+
+
+def test_optimize_stops_at_the_time_budget_and_rejects_no_budget(iris):
+    res = optimize(iris, n_trials=None, time_budget=0.3, evaluate_fn=lambda c: TrialResult(0.5, duration=0.1),
+                   random_state=0)
+    assert len(res.history) >= 1
+    with pytest.raises(InvalidParameterError):
+        optimize(iris, n_trials=None, time_budget=None)
+    with pytest.raises(InvalidParameterError):
+        optimize(iris, n_trials=0)
+
+
+def test_optimize_runs_real_evaluations_in_parallel_batches(iris, space):
+    res = optimize(iris, n_trials=4, n_jobs=2, cv=2, isolation="none", random_state=0,
+                   warm_start=[space.default("linear"), space.default("knn")])
+    assert len(res.history) == 4 and (res.history["status"] == "ok").all()
+    assert res.best_score > 0.8
+
+
+def test_optimize_reports_failures_as_rows(iris):
+    res = optimize(iris, n_trials=3, random_state=0,
+                   evaluate_fn=lambda c: TrialResult(float("nan"), status="failed", error="boom"))
+    assert (res.history["status"] == "failed").all() and res.best_config is None
+
+
+def test_ensemble_selection_weights_complementary_models():
+    y = np.array([0, 1, 0, 1])
+    classes = np.array([0, 1])
+    good = np.array([[0.9, 0.1], [0.2, 0.8], [0.8, 0.2], [0.4, 0.6]])
+    bad = good[:, ::-1]
+    w = ensemble_selection([good, bad], y, get_metric("balanced_accuracy", "classification"), classes=classes)
+    assert w.tolist() == [1.0, 0.0]
+
+
+def test_user_kb_is_copy_on_write_and_visible_to_the_reader(tmp_path, iris, space):
+    from metalearn.kb import KBStore
+    from metalearn.kb._kb import KnowledgeBase
+    from metalearn.kb._user import add_runs
+
+    base = tmp_path / "base.sqlite"
+    KBStore(base, create=True).close()
+    before = base.read_bytes()
+    history = pd.DataFrame({"config": [space.default("knn"), space.default("svm")], "score": [0.9, np.nan],
+                            "status": ["ok", "failed"], "duration": [0.1, 0.2]})
+    user = tmp_path / "user_kb"
+    assert add_runs(history, iris, user, metric="balanced_accuracy", metafeatures={"NumberOfInstances": 150.0},
+                    base=base) == 2
+    assert add_runs(history, iris, user, metric="balanced_accuracy", metafeatures={"NumberOfInstances": 150.0},
+                    base=base) == 0
+    assert base.read_bytes() == before
+    kb = KnowledgeBase.open(user / "kb.sqlite")
+    assert set(kb.runs["source"]) == {"user"} and len(kb.runs) == 2
+    assert kb.metafeature_matrix("classification").iloc[0]["NumberOfInstances"] == 150.0
+    perf = kb.performance("classification")
+    assert perf.notna().sum().sum() == 1
