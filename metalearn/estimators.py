@@ -76,7 +76,10 @@ class _MetaLearnBase(BaseEstimator):
         dataset = self._dataset(X, y)
         cv = _effective_cv(dataset, self.cv)
         warm, prior, self.recommendation_, metafeatures = self._warm_start(dataset)
-        budget = None if self.time_budget is None else float(self.time_budget) * (0.8 if self.ensemble else 0.9)
+        budget = None
+        if self.time_budget is not None:  # the search gets what the warm start left, minus a refit reserve
+            share = 0.75 if self.ensemble else 0.85
+            budget = max(float(self.time_budget) * share - (time.perf_counter() - start), 1.0)
         result = optimize(
             dataset, n_trials=self.n_trials, time_budget=budget, metric=self.metric, cv=cv, n_jobs=self.n_jobs,
             warm_start=warm, prior=prior, random_state=self._seed(), verbose=self.verbose,
