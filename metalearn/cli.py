@@ -119,9 +119,11 @@ def cmd_kb(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2, default=str))
         return 0
     print(f"knowledge base: {summary['path']}")
-    print(f"datasets per task: {summary['n_datasets_per_task']} (with runs: {summary['n_datasets_with_runs']})")
-    print(f"configurations per task: {summary['n_configs_per_task']}")
-    print(f"runs: {summary['n_runs']} {summary['runs_per_source']}; density {summary['density']:.1%}; "
+    print(f"datasets per task: {summary['n_datasets_per_task']} (per source: {summary['n_datasets_per_source']}, "
+          f"with runs: {summary['n_datasets_with_runs']})")
+    print(f"configurations per task: {summary['n_configs_per_task']}; datasets evaluated on every one: "
+          f"{summary['n_datasets_fully_evaluated']}")
+    print(f"runs: {summary['n_runs']} {summary['runs_per_source']}; density of local runs {summary['density']:.1%}; "
           f"failed/timeout share {summary['failed_share']:.1%}")
     print(f"versions: schema {summary['schema_version']}, search space {summary['space_version']}, "
           f"libraries {summary['library_versions']}")

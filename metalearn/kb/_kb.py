@@ -157,17 +157,25 @@ class KnowledgeBase:
         """Counts, density, failure share and versions (what ``metalearn kb info`` prints)."""
         per_task = self.configs.groupby("task")["id"].nunique().to_dict()
         ds_per_task = self.datasets.groupby("task")["id"].nunique().to_dict()
-        cells = sum(ds_per_task.get(t, 0) * n for t, n in per_task.items())
+        local_ds = self.datasets.loc[self.datasets["source"] == "local"]
+        local_per_task = local_ds.groupby("task")["id"].nunique().to_dict()
+        cells = sum(local_per_task.get(t, 0) * n for t, n in per_task.items())
         local = self.runs.loc[self.runs["source"] == "local"]
         evaluated = local.drop_duplicates(["dataset_id", "config_id"]).shape[0]
+        per_dataset = local.groupby("dataset_id")["config_id"].nunique()
+        task_of = self.datasets.set_index("id")["task"]
+        complete = {t: int(sum(1 for d, n in per_dataset.items() if task_of.get(d) == t and n >= per_task.get(t, 0)))
+                    for t in per_task}
         return {
             "n_datasets": int(len(self.datasets)),
             "n_datasets_per_task": {k: int(v) for k, v in ds_per_task.items()},
             "n_datasets_with_runs": int(self.runs["dataset_id"].nunique()),
+            "n_datasets_per_source": {k: int(v) for k, v in self.datasets["source"].value_counts().items()},
             "n_configs_per_task": {k: int(v) for k, v in per_task.items()},
+            "n_datasets_fully_evaluated": complete,
             "n_runs": int(len(self.runs)),
             "runs_per_source": {k: int(v) for k, v in self.runs["source"].value_counts().items()},
-            "density": float(evaluated / cells) if cells else 0.0,
+            "density": float(evaluated / cells) if cells else 0.0,  # of local dataset x pool cells
             "failed_share": float((self.runs["status"] != "ok").mean()) if len(self.runs) else 0.0,
             "schema_version": self.meta.get("schema_version"),
             "space_version": self.meta.get("space_version"),
