@@ -20,6 +20,8 @@ from metalearn.space import SPACE_VERSION
 logger = logging.getLogger(__name__)
 
 ARTIFACT_NAME = "recommender.joblib"
+#: Bump whenever a pickled strategy's attributes change: older artifacts are then refitted.
+ARTIFACT_FORMAT = 2
 
 
 class Recommender:
@@ -86,7 +88,8 @@ class Recommender:
         """Fit every task and write the artifact (joblib) with the versions it depends on."""
         import joblib
 
-        payload = {"sklearn": sklearn.__version__, "space_version": SPACE_VERSION, "strategy": self.strategy,
+        payload = {"format": ARTIFACT_FORMAT, "sklearn": sklearn.__version__, "space_version": SPACE_VERSION,
+                   "strategy": self.strategy,
                    "min_coverage": self.min_coverage, "params": self.strategy_params,
                    "fitted": {t: self.fitted(t) for t in tasks}}
         path = Path(path)
@@ -102,10 +105,11 @@ class Recommender:
             payload = joblib.load(path)
         except Exception as exc:  # noqa: BLE001 - any unpickling failure means "refit", reported as such
             raise KnowledgeBaseError(f"{path} cannot be read here ({type(exc).__name__}: {exc})") from exc
-        if payload.get("sklearn") != sklearn.__version__ or payload.get("space_version") != SPACE_VERSION:
+        found = (payload.get("format"), payload.get("sklearn"), payload.get("space_version"))
+        if found != (ARTIFACT_FORMAT, sklearn.__version__, SPACE_VERSION):
             raise KnowledgeBaseError(
-                f"{path} was fitted with scikit-learn {payload.get('sklearn')} / space "
-                f"{payload.get('space_version')}; this is {sklearn.__version__} / {SPACE_VERSION}"
+                f"{path} was fitted as format/scikit-learn/space {found}; this metalearn needs "
+                f"{(ARTIFACT_FORMAT, sklearn.__version__, SPACE_VERSION)}"
             )
         rec = cls(kb, payload["strategy"], payload["min_coverage"], payload["params"])
         rec._fitted = dict(payload["fitted"])
