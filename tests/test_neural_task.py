@@ -231,3 +231,28 @@ def test_torch_names_raise_an_install_hint_when_torch_is_missing():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "OptionalDependencyError True"
+
+
+def test_glyph_classes_render_as_28x28_ink_and_skip_scripts_related_to_meta_test():
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("fontTools")
+    from metalearn.neural._glyphs import _candidates, _font_paths, _render
+
+    fonts = _font_paths()
+    image = _render("A", fonts[0], np.random.default_rng(0), 28)
+    assert image.shape == (1, 28, 28) and 0 < image.mean() < 0.5
+    candidates = _candidates(fonts[0])
+    assert len(candidates) > 1000
+    assert not any(0x0590 <= ord(c) <= 0x05FF or 0xAC00 <= ord(c) <= 0xD7AF for c in candidates)  # Hebrew, Hangul
+
+
+def test_fewshottask_from_image_folder_reads_class_folders_and_queries(tmp_path):
+    for name in ("alpha", "beta"):
+        for i in range(2):
+            img = np.full((40, 40), 255, np.uint8)
+            img[5 + 10 * i : 20 + 10 * i, 5:30] = 0
+            _write_png(tmp_path / name / f"{i}.png", img)
+    _write_png(tmp_path / "query" / "q.png", np.zeros((40, 40), np.uint8))
+    task = FewShotTask.from_image_folder(tmp_path)
+    assert (task.n_way, task.k_shot, task.input_shape) == (2, 2, (1, 28, 28))
+    assert task.metadata["classes"] == ["alpha", "beta"] and task.query_x.shape == (1, 1, 28, 28)

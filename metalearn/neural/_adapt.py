@@ -157,7 +157,8 @@ def adapt(
     backbone : BackboneRecord or Backbone
         The starting point.
     support_x, support_y : numpy.ndarray
-        Support inputs and labels (integer labels ``0..n_way-1`` mean classification).
+        Support inputs and labels. With a record, its modality says whether this is
+        classification (labels ``0..n_way-1``); with a bare model, integer labels do.
     recipe : dict or None
         See the module docstring; default: the record's best measured recipe in
         the setting closest to the support set, else :func:`default_recipe`.
@@ -177,6 +178,7 @@ def adapt(
     sy = np.asarray(support_y)
     classification = np.issubdtype(sy.dtype, np.integer)
     if isinstance(backbone, BackboneRecord):
+        classification = backbone.modality != "regression-1d"
         if recipe is None and backbone.results:
             task = FewShotTask(support_x, sy, modality=backbone.modality)
             recipe = dict(best_result(backbone.results, task).recipe)

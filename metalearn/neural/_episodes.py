@@ -17,7 +17,7 @@ SPLITS = ("train", "val", "test")
 __all__ = ["SPLITS", "Episode", "TaskFamily", "mean_ci95"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compared by identity
 class Episode:
     """One N-way K-shot task: a labelled support set and a labelled query set.
 

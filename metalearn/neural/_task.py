@@ -20,7 +20,7 @@ MODALITIES = ("image", "vector", "regression-1d")
 __all__ = ["MODALITIES", "FewShotTask"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compared by identity
 class FewShotTask:
     """A few-shot learning problem: a small labelled support set (and maybe queries).
 
