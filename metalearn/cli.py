@@ -57,6 +57,18 @@ def _kb_parser(sub) -> None:
     build.add_argument("builder_args", nargs=argparse.REMAINDER)
 
 
+def _few_shot_parser(sub) -> None:
+    p = sub.add_parser("few-shot", help="few-shot tasks: recommend a meta-learned backbone, adapt, predict")
+    fs = p.add_subparsers(dest="fs_command", required=True)
+    rec = fs.add_parser("recommend", help="characterise an image folder (one sub-folder per class) and "
+                                          "recommend a backbone + adaptation recipe")
+    rec.add_argument("folder")
+    rec.add_argument("--json", action="store_true")
+    pred = fs.add_parser("predict", help="adapt the recommended backbone on a support folder, label query images")
+    pred.add_argument("support", help="folder with one sub-folder of images per class")
+    pred.add_argument("queries", nargs="+", help="image files to label")
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``metalearn``."""
     ap = argparse.ArgumentParser(prog="metalearn", description="Meta-learning warm-start AutoML.")
@@ -67,6 +79,7 @@ def parser() -> argparse.ArgumentParser:
     _recommend_parser(sub)
     _optimize_parser(sub)
     _kb_parser(sub)
+    _few_shot_parser(sub)
     return ap
 
 
@@ -160,12 +173,34 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_few_shot(args: argparse.Namespace) -> int:
+    """``metalearn few-shot recommend|predict`` (needs the ``neural`` extra for ``predict``)."""
+    from metalearn.neural import FewShotTask, recommend_backbone
+
+    task = FewShotTask.from_image_folder(args.folder if args.fs_command == "recommend" else args.support)
+    rec = recommend_backbone(task)
+    if args.fs_command == "recommend":
+        print(json.dumps(rec.to_dict(), indent=2, default=str) if args.json else rec.explain())
+        return 0
+    import numpy as np
+
+    from metalearn.neural import adapt, read_image
+
+    model = adapt(rec.backbone, task.support_x, task.support_y, recipe=rec.recipe)
+    labels = task.metadata.get("classes") or [str(i) for i in range(int(task.support_y.max()) + 1)]
+    images = np.stack([read_image(q) for q in args.queries]).astype(np.float32)
+    images = images[:, None] if images.ndim == 3 else images  # (n, 1, h, w)
+    for query, label in zip(args.queries, model.predict(images)):
+        print(f"{query}\t{labels[int(label)]}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``metalearn`` command; returns the exit code."""
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    commands = {"recommend": cmd_recommend, "kb": cmd_kb, "optimize": cmd_optimize}
+    commands = {"recommend": cmd_recommend, "kb": cmd_kb, "optimize": cmd_optimize, "few-shot": cmd_few_shot}
     try:
         return commands[args.command](args)
     except MetaLearnError as exc:

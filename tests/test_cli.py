@@ -72,3 +72,29 @@ def test_kb_info(capsys):
     for needle in ("datasets per task", "configurations per task", "runs:", "failed/timeout share", "versions:",
                    "build command:"):
         assert needle in out
+
+
+def _digit_folder(root):
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    for c in range(3):
+        (root / f"class{c}").mkdir(parents=True)
+        for j, i in enumerate(np.flatnonzero(digits.target == c)[:2]):
+            img = (255 - digits.images[i] * 16).astype(np.uint8)
+            Image.fromarray(img).resize((28, 28)).save(root / f"class{c}" / f"{j}.png")
+    return root
+
+
+def test_few_shot_recommend_and_predict(tmp_path, capsys):
+    pytest.importorskip("PIL")
+    folder = _digit_folder(tmp_path / "support")
+    assert main(["few-shot", "recommend", str(folder), "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["recipe"] and payload["backbone_id"]
+    pytest.importorskip("torch")
+    query = next((folder / "class1").iterdir())
+    assert main(["few-shot", "predict", str(folder), str(query)]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(str(query)) and line.split("\t")[1] in {"class0", "class1", "class2"}
