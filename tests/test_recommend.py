@@ -170,3 +170,26 @@ def test_shipped_kb_recommends_for_a_bundled_dataset():
     rec = metalearn.recommend("sklearn:breast_cancer", k=3)
     assert len(rec.configs) == 3
     assert rec.timings["metafeatures"] > 0
+
+
+def test_user_runs_added_through_the_kb_shape_the_next_recommendation(kb, tmp_path):
+    """kb.add_runs copies the KB on first write; the user's dataset becomes a neighbour of similar data."""
+    import pandas as pd
+
+    ds = _dataset("wide", 500)
+    space = metalearn.get_space(TASK)
+    configs = [space.default("knn"), space.default("linear"), space.default("svm")]
+    history = pd.DataFrame({"config": configs, "score": [0.99, 0.5, 0.6], "status": ["ok"] * 3,
+                            "duration": [0.1] * 3, "origin": ["bo"] * 3})
+    user = tmp_path / "user_kb.sqlite"
+    stored = kb.add_runs(history, ds, user, metric="balanced_accuracy",
+                         metafeatures=metalearn.extract_metafeatures(ds, groups=["general", "statistical"]).values)
+    assert stored == 3 and user.exists()
+    reopened = KnowledgeBase.open(user)
+    assert len(reopened.datasets) == len(kb.datasets) + 1
+    assert (reopened.runs["source"] == "user").sum() == 3
+
+    # the user's dataset is the nearest neighbour of a near-copy, and its best observed config leads
+    rec = metalearn.recommend(_dataset("wide", 500), k=1, kb=reopened, strategy="knn")
+    assert rec.neighbors[0].name.startswith("user_")
+    assert rec.configs[0] == space.default("knn")

@@ -14,8 +14,11 @@ from metalearn.kb._sources import (
     pmlb_specs,
 )
 from metalearn.kb._store import KBStore
+from metalearn.kb._user import add_runs, user_db_path
 
 __all__ = [
+    "add_runs",
+    "user_db_path",
     "ConfigRecord",
     "DatasetRecord",
     "DatasetSpec",

@@ -152,6 +152,18 @@ class KnowledgeBase:
         row = self.datasets.loc[self.datasets["id"] == dataset_id]
         return str(row.iloc[0]["name"]) if len(row) else f"#{dataset_id}"
 
+    def add_runs(self, history, dataset, path, *, metric: str, metafeatures: dict | None = None,
+                 name: str | None = None) -> int:
+        """Append an optimisation ``history`` on ``dataset`` to the user KB at ``path`` (copy-on-write).
+
+        The first write copies this KB's file to ``path``; later ones append.
+        Open ``path`` to get recommendations that use the new runs. Returns
+        the number of runs stored. See :func:`metalearn.kb.add_runs`.
+        """
+        from metalearn.kb._user import add_runs
+
+        return add_runs(history, dataset, path, metric=metric, metafeatures=metafeatures, base=self.path, name=name)
+
     # -- reporting ----------------------------------------------------------
     def summary(self) -> dict:
         """Counts, density, failure share and versions (what ``metalearn kb info`` prints)."""

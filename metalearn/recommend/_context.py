@@ -108,15 +108,28 @@ class TaskContext:
 
     @classmethod
     def from_kb(cls, kb, task: str, *, metric: str | None = None, min_coverage: float = 0.9,
-                features: Sequence[str] | None = None) -> TaskContext:
-        """Build from a :class:`metalearn.kb.KnowledgeBase` (datasets evaluated on ``min_coverage`` of the pool)."""
+                features: Sequence[str] | None = None, min_user_runs: int = 3) -> TaskContext:
+        """Build from a :class:`metalearn.kb.KnowledgeBase`.
+
+        Datasets evaluated on at least ``min_coverage`` of the pool are used
+        as they are. Datasets from the user's own runs (source ``user``, see
+        :func:`metalearn.kb.add_runs`) join with ``min_user_runs`` observed
+        pool configs; their unobserved cells get the pool's mean normalised
+        score (a neutral guess), so their observed best configs still lead.
+        """
         from metalearn.evaluation import DEFAULT_METRIC
 
         metric = metric or DEFAULT_METRIC[task]
         perf = kb.performance(task, metric, min_coverage=min_coverage)
+        user_ids = kb.datasets.loc[kb.datasets["source"] == "user", "id"]
+        sparse = kb.performance(task, metric)
+        sparse = sparse.loc[sparse.index.isin(user_ids) & ~sparse.index.isin(perf.index)]
+        sparse = sparse.loc[sparse.notna().sum(axis=1) >= min_user_runs].reindex(columns=perf.columns)
         mf_frame = kb.metafeature_matrix(task)
+        n_dense = len(perf)
+        perf = pd.concat([perf, sparse]) if len(sparse) else perf
         ids = [i for i in perf.index if i in mf_frame.index and mf_frame.loc[i].notna().any()]
-        if not ids or perf.shape[1] == 0:
+        if not ids or perf.shape[1] == 0 or n_dense == 0:
             raise KnowledgeBaseError(
                 f"the knowledge base has no {task} datasets with runs and meta-features "
                 f"(min_coverage={min_coverage}); rebuild or extend it"
@@ -127,9 +140,14 @@ class TaskContext:
         info = kb.datasets.set_index("id").loc[ids]
         configs = tuple(kb.config_dict(c) for c in perf.columns)
         raw = perf.to_numpy(dtype=float)
+        norm = normalise_scores(raw)
+        user_rows = np.isin(np.asarray(ids), sparse.index)
+        if user_rows.any():
+            fill = norm[~user_rows].mean(axis=0)
+            norm[user_rows] = np.where(np.isnan(raw[user_rows]), fill[None, :], norm[user_rows])
         return cls(task, metric, np.asarray(ids), tuple(str(n) for n in info["name"]),
                    tuple(str(f) for f in info["family"]), tuple(str(c) for c in perf.columns), configs, raw,
-                   normalise_scores(raw), scaler, scaler.transform_frame(mf_frame),
+                   norm, scaler, scaler.transform_frame(mf_frame),
                    tuple(str(c) for c in mf_frame.columns), mf_frame.to_numpy(dtype=float))
 
     def subset(self, keep: np.ndarray, features: Sequence[str] | None = None) -> TaskContext:
