@@ -84,8 +84,12 @@ TOLERANCE = 1e-6
 #: Same definition up to pymfe's smoothing: it adds 1e-8 to every joint-probability cell before taking
 #: the joint entropy (``MFEInfoTheory._calc_joint_ent``), which moves these by ~1e-5 relative; reported apart.
 PYMFE_SMOOTHED = (
-    "MeanDiscretizedMutualInformation", "SDDiscretizedMutualInformation", "MeanJointEntropy", "SDJointEntropy",
-    "EquivalentNumberOfAttsDiscretized", "NoiseToSignalRatioDiscretized",
+    "MeanDiscretizedMutualInformation",
+    "SDDiscretizedMutualInformation",
+    "MeanJointEntropy",
+    "SDJointEntropy",
+    "EquivalentNumberOfAttsDiscretized",
+    "NoiseToSignalRatioDiscretized",
 )
 #: Qualities that must match for a PMLB copy to hold the same data as OpenML's version.
 LAYOUT = ("NumberOfNumericFeatures", "NumberOfSymbolicFeatures", "NumberOfMissingValues")
@@ -223,8 +227,10 @@ def lcdb_agreement(pmlb_root: Path) -> None:
             continue
         g = summary.get_group(feat)
         same = g[g["same_layout"]]
-        print(f"| {feat} | {len(g)} | {int(g['agree'].sum())} | {nan_count} | {int(same['agree'].sum())}/{len(same)} "
-              f"| {g['diff'].median():.3g} |")
+        print(
+            f"| {feat} | {len(g)} | {int(g['agree'].sum())} | {nan_count} | {int(same['agree'].sum())}/{len(same)} "
+            f"| {g['diff'].median():.3g} |"
+        )
 
 
 def main() -> None:
