@@ -111,3 +111,25 @@ def test_folds_are_stratified_and_deterministic(cancer):
     assert all((x[1] == y[1]).all() for x, y in zip(a, b))
     ratios = [np.mean(cancer.y[test] == cancer.classes[0]) for _, test in a]
     assert max(ratios) - min(ratios) < 0.05
+
+
+def test_isolation_works_from_stdin_and_does_not_rerun_unguarded_scripts(tmp_path):
+    """A script without a __main__ guard (or code piped on stdin) must not be re-run by evaluation children."""
+    import subprocess
+    import sys
+
+    marker = tmp_path / "runs.txt"
+    script = (
+        "import metalearn\n"
+        f"open({str(marker)!r}, 'a').write('x')\n"
+        "ds = metalearn.load_dataset('sklearn:wine')\n"
+        "res = metalearn.evaluate(metalearn.get_space(ds.task).default('linear'), ds, cv=2)\n"
+        "print(res.status)\n"
+    )
+    path = tmp_path / "unguarded.py"
+    path.write_text(script)
+    out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
+    assert out.stdout.strip() == "ok", out.stderr[-2000:]
+    assert marker.read_text() == "x"
+    piped = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=300)
+    assert piped.stdout.strip() == "ok", piped.stderr[-2000:]

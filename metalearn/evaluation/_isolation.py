@@ -8,8 +8,10 @@ interpreter start, and children never inherit the caller's OpenMP threads
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -53,6 +55,31 @@ def _child(conn, fn: Callable, args: tuple, memory_limit_mb: int | None) -> None
         conn.close()
 
 
+@contextlib.contextmanager
+def _without_main_module():
+    """Hide ``__main__``'s file while a child starts, so the child does not re-run the user's script.
+
+    ``forkserver``/``spawn`` children normally re-import the parent's main
+    script: that fails for ``python - <<EOF`` (no file) and re-executes
+    unguarded top-level code of a user's script in every evaluation. Our
+    child functions live in metalearn and never need ``__main__``.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    had_file, file, spec = hasattr(main, "__file__"), getattr(main, "__file__", None), getattr(main, "__spec__", None)
+    try:
+        if had_file:
+            del main.__file__
+        main.__spec__ = None  # multiprocessing reads it unconditionally
+        yield
+    finally:
+        main.__spec__ = spec
+        if had_file:
+            main.__file__ = file
+
+
 def run_isolated(fn: Callable, args: tuple, *, time_limit: float | None = None,
                  memory_limit_mb: int | None = None) -> IsolatedOutcome:
     """Call ``fn(*args)`` in a child process; never raises for the child's failures.
@@ -77,7 +104,8 @@ def run_isolated(fn: Callable, args: tuple, *, time_limit: float | None = None,
     proc = ctx.Process(target=_child, args=(child, fn, args, memory_limit_mb), daemon=True)
     start = time.perf_counter()
     try:
-        proc.start()
+        with _without_main_module():
+            proc.start()
     except OSError as exc:
         parent.close()
         child.close()
