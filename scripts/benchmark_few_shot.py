@@ -58,7 +58,7 @@ def family_table(registry: BackboneRegistry, family: str) -> str:
     heads = [f"{w}-way {k}-shot" if w else f"K={k}" for w, k in settings]
     unit = "accuracy %" if metric == "accuracy" else "MSE"
     lines = [
-        f"| method | recipe | {' | '.join(heads)} | train wall time (CPU) |",
+        f"| method | recipe | {' | '.join(heads)} | meta-train wall time (1 CPU thread) |",
         "|" + "---|" * (len(heads) + 3),
     ]
     for record in records:
