@@ -28,3 +28,24 @@ def check_random_state(random_state: int | np.random.Generator | None) -> np.ran
     if random_state is None or isinstance(random_state, (int, np.integer)):
         return np.random.default_rng(random_state)
     raise InvalidParameterError(f"random_state must be an int, a numpy Generator or None, not {random_state!r}")
+
+
+def minmax_rows(scores: np.ndarray, constant: float = 1.0) -> np.ndarray:
+    """Min-max scale each row to ``[0, 1]`` over its finite cells; NaN cells become 0.
+
+    Rows whose finite cells are all equal get ``constant`` (1.0: every config
+    is the best there; 0.5: no information). Used for normalised scores and
+    regret throughout metalearn.
+
+    Examples
+    --------
+    >>> minmax_rows(np.array([[0.5, 0.7, np.nan]])).tolist()
+    [[0.0, 1.0, 0.0]]
+    """
+    scores = np.asarray(scores, dtype=float)
+    lo = np.min(np.where(np.isnan(scores), np.inf, scores), axis=1, keepdims=True)
+    hi = np.max(np.where(np.isnan(scores), -np.inf, scores), axis=1, keepdims=True)
+    span = hi - lo
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(span > 1e-12, (scores - lo) / np.where(span > 1e-12, span, 1.0), constant)
+    return np.where(np.isnan(scores), 0.0, np.clip(out, 0.0, 1.0))

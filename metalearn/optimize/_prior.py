@@ -28,6 +28,7 @@ from sklearn.ensemble import ExtraTreesRegressor
 from metalearn.exceptions import InvalidParameterError
 from metalearn.optimize._surrogate import tree_predictions
 from metalearn.space import SearchSpace
+from metalearn.utils import minmax_rows
 
 logger = logging.getLogger(__name__)
 
@@ -198,13 +199,7 @@ class TablePrior:
 
 def normalise_rows(scores: np.ndarray) -> np.ndarray:
     """Min-max normalise each row to ``[0, 1]``; NaN (failed) becomes 0, constant rows 0.5."""
-    scores = np.asarray(scores, dtype=float)
-    lo = np.nanmin(np.where(np.isnan(scores), np.inf, scores), axis=1, keepdims=True)
-    hi = np.nanmax(np.where(np.isnan(scores), -np.inf, scores), axis=1, keepdims=True)
-    span = hi - lo
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(span > 0, (scores - lo) / np.where(span > 0, span, 1.0), 0.5)
-    return np.where(np.isnan(scores), 0.0, out)
+    return minmax_rows(scores, constant=0.5)
 
 
 def similarity_weights(target: dict, sources, k: int = 20) -> np.ndarray:

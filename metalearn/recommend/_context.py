@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from metalearn.exceptions import KnowledgeBaseError
+from metalearn.utils import minmax_rows
 
 #: Meta-features missing on more than this share of KB datasets are not used for similarity.
 MAX_MISSING_SHARE = 0.5
@@ -66,11 +67,7 @@ def _signed_log(x: np.ndarray) -> np.ndarray:
 
 def normalise_scores(raw: np.ndarray) -> np.ndarray:
     """Per-row min-max scaling to [0, 1] over evaluated configs; failed/missing cells become 0."""
-    lo = np.nanmin(np.where(np.isnan(raw), np.inf, raw), axis=1, keepdims=True)
-    hi = np.nanmax(np.where(np.isnan(raw), -np.inf, raw), axis=1, keepdims=True)
-    span = hi - lo
-    norm = np.where(span > 1e-12, (raw - lo) / np.where(span > 1e-12, span, 1.0), 1.0)
-    return np.nan_to_num(np.clip(norm, 0.0, 1.0), nan=0.0)
+    return minmax_rows(raw, constant=1.0)
 
 
 @dataclass(frozen=True, eq=False)
