@@ -188,12 +188,26 @@ def test_score_recipe_reports_mean_and_ci():
     assert len(scores) == 4 and 0 <= mean <= 1 and ci >= 0
 
 
-def test_tune_adaptation_cross_validates_on_the_support_set():
+@pytest.mark.parametrize("method", ["bo", "random"])
+def test_tune_adaptation_cross_validates_on_the_support_set(method):
     model = build_model(conv4_architecture((1, 8, 8), 5, channels=4))
     ep = next(digits_family().episodes("test", 1, 5, 3, 1))
-    tuning = tune_adaptation(model, FewShotTask(ep.support_x, ep.support_y), n_trials=3)
-    assert tuning.folds == 3 and len(tuning.trials) == 3 and tuning.metric == "accuracy"
+    start = {"finetune": "head", "inner_lr": 0.1, "steps": 5}
+    tuning = tune_adaptation(model, FewShotTask(ep.support_x, ep.support_y), n_trials=4, method=method,
+                             initial_recipes=[start])
+    assert tuning.folds == 3 and len(tuning.trials) == 4 and tuning.metric == "accuracy"
     assert tuning.score == max(score for _, score in tuning.trials)
+    assert tuning.trials[0][0]["finetune"] == "head" and tuning.trials[0][0]["inner_lr"] == pytest.approx(0.1)
+    assert len({str(r) for r, _ in tuning.trials}) == 4
+
+
+def test_adaptation_search_space_roundtrips_recipes():
+    from metalearn.neural._tune import adaptation_search_space, config_of, recipe_of
+
+    space = adaptation_search_space(classification=False)
+    assert space.families == ("head", "all")
+    recipe = recipe_of(config_of({"finetune": "all", "inner_lr": 5.0, "steps": 3}, space))
+    assert recipe == {"finetune": "all", "inner_lr": 0.3, "steps": 3}
 
 
 def test_recommended_record_adapts_end_to_end(tmp_path):

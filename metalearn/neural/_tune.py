@@ -15,6 +15,7 @@ from metalearn.neural._adapt import adapt_model
 from metalearn.neural._models import Backbone
 from metalearn.neural._registry import BackboneRecord, load_backbone
 from metalearn.neural._task import FewShotTask
+from metalearn.space import Family, Float, Int, SearchSpace
 from metalearn.utils import check_random_state
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,62 @@ def adaptation_space(classification: bool) -> dict[str, list[Any]]:
     }
 
 
+def adaptation_search_space(classification: bool) -> SearchSpace:
+    """The adaptation recipes as a conditional search space for the Bayesian optimizer.
+
+    Families are what is fine-tuned (``centroid`` has no hyperparameters);
+    ``head`` and ``all`` take a log-scaled inner learning rate and step count.
+
+    Examples
+    --------
+    >>> adaptation_search_space(True).families
+    ('centroid', 'head', 'all')
+    """
+    low, high, default = (0.01, 1.0, 0.1) if classification else (0.003, 0.3, 0.01)
+    tuned = (Float("inner_lr", low, high, default, log=True), Int("steps", 1, 50, 10, log=True))
+    families = (Family("head", tuned), Family("all", tuned))
+    if classification:
+        families = (Family("centroid", ()),) + families
+    return SearchSpace("classification" if classification else "regression", families, version="adaptation-1")
+
+
+def recipe_of(config: dict[str, Any]) -> dict[str, Any]:
+    """Adaptation recipe of a configuration of :func:`adaptation_search_space`."""
+    return {"finetune": config["family"], **{k: v for k, v in config.items() if k != "family"}}
+
+
+def config_of(recipe: dict[str, Any], space: SearchSpace) -> dict[str, Any]:
+    """Configuration of ``space`` closest to a recipe (values clipped into the ranges)."""
+    family = recipe.get("finetune", "centroid")
+    if family not in space.families:
+        family = space.families[0]
+    config: dict[str, Any] = {"family": family}
+    for param in space.family(family).params:
+        value = recipe.get(param.name, param.default)
+        value = min(param.high, max(param.low, value))
+        config[param.name] = int(round(value)) if isinstance(param, Int) else float(value)
+    return space.validate(config)
+
+
+def _bayesian_trials(model: Backbone, task: FewShotTask, folds: list[np.ndarray], n_trials: int,
+                     initial: list[dict[str, Any]], rng: np.random.Generator) -> list[tuple[dict, float]]:
+    """Ask/tell loop of :class:`metalearn.optimize.BayesianOptimizer` over adaptation recipes."""
+    from metalearn.optimize import BayesianOptimizer, TrialResult
+
+    space = adaptation_search_space(task.is_classification)
+    optimizer = BayesianOptimizer(space, n_initial=min(3, n_trials), random_state=rng)
+    optimizer.enqueue([config_of(r, space) for r in initial])
+    sign = 1.0 if task.is_classification else -1.0
+    trials = []
+    for _ in range(n_trials):
+        trial = optimizer.ask()
+        recipe = recipe_of(trial.config)
+        score = cv_score(model, task, recipe, folds)
+        optimizer.tell(trial, TrialResult(sign * score))
+        trials.append((recipe, score))
+    return trials
+
+
 def _folds(task: FewShotTask, rng: np.random.Generator) -> list[np.ndarray]:
     """Held-out index sets: one shot of every class per fold (classification) or 5 random folds."""
     y = task.support_y
@@ -77,8 +134,14 @@ def tune_adaptation(
     n_trials: int = 12,
     random_state: int | np.random.Generator | None = 0,
     initial_recipes: list[dict[str, Any]] | None = None,
+    method: str = "bo",
 ) -> AdaptationTuning:
-    """Random search over adaptation recipes, scored by leave-one-shot-out CV on the support set.
+    """Tune the adaptation recipe, scored by leave-one-shot-out CV on the support set.
+
+    ``method="bo"`` (default) runs metalearn's Bayesian optimizer over
+    :func:`adaptation_search_space` (what to fine-tune, inner learning rate,
+    steps), trying ``initial_recipes`` first; ``method="random"`` draws from
+    the grid of :func:`adaptation_space`.
 
     Each fold holds out one example of every class (needs ``k_shot >= 2``);
     regression uses 5-fold CV over the support points. ``initial_recipes``
@@ -100,7 +163,13 @@ def tune_adaptation(
         )
     rng = check_random_state(random_state)
     torch.manual_seed(int(rng.integers(2**31)))
+    if method not in ("bo", "random"):
+        raise InvalidParameterError(f"method must be 'bo' or 'random', not {method!r}")
     model = load_backbone(backbone) if isinstance(backbone, BackboneRecord) else backbone
+    if method == "bo":
+        folds = _folds(task, rng)
+        trials = tuple(_bayesian_trials(model, task, folds, n_trials, list(initial_recipes or []), rng))
+        return _best(trials, task, len(folds))
     space = adaptation_space(task.is_classification)
     grid = [dict(zip(space, values)) for values in itertools.product(*space.values())]
     grid = [{"finetune": "centroid"} if g["finetune"] == "centroid" else g for g in grid]
@@ -110,7 +179,11 @@ def tune_adaptation(
             recipes.append(grid[i])
     folds = _folds(task, rng)
     trials = tuple((r, cv_score(model, task, r, folds)) for r in recipes[:n_trials])
+    return _best(trials, task, len(folds))
+
+
+def _best(trials: tuple, task: FewShotTask, n_folds: int) -> AdaptationTuning:
     sign = 1.0 if task.is_classification else -1.0
     best, score = max(trials, key=lambda t: sign * t[1])
     logger.info("tuned adaptation over %d recipes: best %s (%.4g)", len(trials), best, score)
-    return AdaptationTuning(best, score, "accuracy" if task.is_classification else "mse", trials, len(folds))
+    return AdaptationTuning(best, score, "accuracy" if task.is_classification else "mse", trials, n_folds)
