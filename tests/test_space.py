@@ -119,3 +119,16 @@ def test_decoding_the_unit_cube_corners_stays_in_range():
                 vec[: len(space.families)] = 0.0
                 vec[space.families.index(family)] = 1.0
                 space.validate(space.decode(vec))
+
+
+def test_svm_probabilities_with_tiny_classes():
+    """Probability calibration must fit when a class has fewer samples than calibration folds, or just one."""
+    rng = np.random.default_rng(0)
+    space = get_space("classification")
+    for tiny in (2, 1):
+        X = rng.normal(size=(20 + tiny, 3))
+        y = np.array([0] * 10 + [1] * 10 + [2] * tiny)
+        ds = metalearn.load_dataset((X, y), task="classification")
+        pipe = space.to_pipeline(space.default("svm"), ds, need_proba=True).fit(ds.X, ds.y)
+        proba = pipe.predict_proba(ds.X)
+        assert proba.shape == (len(y), 3) and np.allclose(proba.sum(axis=1), 1.0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.utils.metaestimators import available_if
 
 from metalearn.data._dataset import subsample_indices
@@ -41,7 +42,7 @@ class _Guarded(BaseEstimator):
             X = X.iloc[idx] if hasattr(X, "iloc") else np.asarray(X)[idx]
             y = y[idx]
             n = len(idx)
-        est = clone(self.estimator)
+        est = _fit_safe_calibration(clone(self.estimator), y)
         inner = est.regressor if hasattr(est, "regressor") and not hasattr(est, "n_neighbors") else est
         if hasattr(inner, "n_neighbors") and inner.n_neighbors > n:
             inner.set_params(n_neighbors=max(1, n))
@@ -55,15 +56,31 @@ class _Guarded(BaseEstimator):
         return self.estimator_.predict(X)
 
 
+def _fit_safe_calibration(est: BaseEstimator, y: np.ndarray) -> BaseEstimator:
+    """Shrink a calibrator's folds to the smallest class, or drop it when a class has a single sample."""
+    if not isinstance(est, CalibratedClassifierCV) or not isinstance(est.cv, int):
+        return est
+    smallest = int(np.unique(y, return_counts=True)[1].min())
+    if smallest >= est.cv:
+        return est
+    return est.set_params(cv=smallest) if smallest >= 2 else est.estimator
+
+
 class GuardedClassifier(ClassifierMixin, _Guarded):
-    """Classifier guard (stratified row cap, k-NN clamp)."""
+    """Classifier guard (stratified row cap, k-NN clamp, calibration that fits tiny classes)."""
 
     _task = "classification"
 
     @available_if(_inner_has("predict_proba"))
     def predict_proba(self, X):
-        """Class probabilities of the inner estimator."""
-        return self.estimator_.predict_proba(X)
+        """Class probabilities of the inner estimator (softmax of its decision function if it was uncalibrated)."""
+        if hasattr(self.estimator_, "predict_proba"):
+            return self.estimator_.predict_proba(X)
+        dec = np.asarray(self.estimator_.decision_function(X), dtype=float)
+        if dec.ndim == 1:
+            dec = np.column_stack([-dec, dec])
+        dec = np.exp(dec - dec.max(axis=1, keepdims=True))
+        return dec / dec.sum(axis=1, keepdims=True)
 
     @available_if(_inner_has("decision_function"))
     def decision_function(self, X):
