@@ -269,7 +269,7 @@ class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, one column per entry of ``classes_``."""
-        from metalearn.optimize._ensemble import aligned_proba
+        from metalearn.evaluation._metrics import aligned_proba
 
         frame = self._frame(X)
         return aligned_proba(self._model, frame, self.classes_)

@@ -49,3 +49,23 @@ def minmax_rows(scores: np.ndarray, constant: float = 1.0) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(span > 1e-12, (scores - lo) / np.where(span > 1e-12, span, 1.0), constant)
     return np.where(np.isnan(scores), 0.0, np.clip(out, 0.0, 1.0))
+
+
+def signed_log(values: np.ndarray) -> np.ndarray:
+    """``sign(x) * log1p(|x|)``: compresses heavy-tailed meta-features, keeps sign and NaN."""
+    with np.errstate(invalid="ignore"):
+        return np.sign(values) * np.log1p(np.abs(values))
+
+
+def softmax_decision(decision: np.ndarray) -> np.ndarray:
+    """Probabilities from decision values (a 1-D binary margin becomes two columns).
+
+    Examples
+    --------
+    >>> softmax_decision(np.array([0.0])).tolist()
+    [[0.5, 0.5]]
+    """
+    dec = np.asarray(decision, dtype=float)
+    dec = np.column_stack([-dec, dec]) if dec.ndim == 1 else dec
+    dec = np.exp(dec - dec.max(axis=1, keepdims=True))
+    return dec / dec.sum(axis=1, keepdims=True)

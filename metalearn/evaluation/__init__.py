@@ -2,7 +2,7 @@
 
 from metalearn.evaluation._evaluate import DEFAULT_MAX_ROWS, EvaluationResult, cross_validate, evaluate, make_folds
 from metalearn.evaluation._isolation import IsolatedOutcome, run_isolated
-from metalearn.evaluation._metrics import DEFAULT_METRIC, METRICS, Metric, get_metric
+from metalearn.evaluation._metrics import DEFAULT_METRIC, METRICS, Metric, aligned_proba, get_metric
 
 __all__ = [
     "DEFAULT_MAX_ROWS",
@@ -11,6 +11,7 @@ __all__ = [
     "IsolatedOutcome",
     "METRICS",
     "Metric",
+    "aligned_proba",
     "cross_validate",
     "evaluate",
     "get_metric",

@@ -8,6 +8,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from metalearn.exceptions import InvalidParameterError
+from metalearn.utils import softmax_decision
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Metric:
         if self.needs == "predict":
             pred = estimator.predict(X)
             return float(_PREDICT_FUNCS[self.name](y, pred))
-        proba = _aligned_proba(estimator, X, classes)
+        proba = aligned_proba(estimator, X, classes)
         if self.name == "log_loss":
             proba = np.clip(proba, 1e-15, 1.0)
             proba = proba / proba.sum(axis=1, keepdims=True)
@@ -42,19 +43,17 @@ class Metric:
         return float(skm.roc_auc_score(y, sub, multi_class="ovr", labels=classes[present]))
 
 
-def _aligned_proba(estimator, X, classes: np.ndarray) -> np.ndarray:
-    """Probabilities with one column per dataset class, even if a fold lacked some classes."""
+def aligned_proba(estimator, X, classes: np.ndarray) -> np.ndarray:
+    """Class probabilities with one column per entry of ``classes``, even if a fold lacked some classes.
+
+    Estimators without ``predict_proba`` get a softmax of their decision values.
+    """
     if hasattr(estimator, "predict_proba"):
-        raw = estimator.predict_proba(X)
+        raw = np.asarray(estimator.predict_proba(X), dtype=float)
     else:
-        dec = np.asarray(estimator.decision_function(X))
-        if dec.ndim == 1:
-            dec = np.column_stack([-dec, dec])
-        dec = dec - dec.max(axis=1, keepdims=True)
-        raw = np.exp(dec) / np.exp(dec).sum(axis=1, keepdims=True)
+        raw = softmax_decision(estimator.decision_function(X))
     out = np.zeros((raw.shape[0], len(classes)))
-    idx = np.searchsorted(classes, estimator.classes_)
-    out[:, idx] = raw
+    out[:, np.searchsorted(classes, estimator.classes_)] = raw
     return out
 
 

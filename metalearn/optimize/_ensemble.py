@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 from sklearn.base import clone
 
+from metalearn.evaluation._metrics import aligned_proba
 from metalearn.exceptions import InvalidParameterError
 
 logger = logging.getLogger(__name__)
@@ -122,20 +123,6 @@ class EnsembleSelection:
         if self.classes is not None:
             return self.classes[np.argmax(self.predict_proba(X), axis=1)]
         return sum(w * np.asarray(e.predict(X), dtype=float) for e, w in self._members())
-
-
-def aligned_proba(estimator, X, classes: np.ndarray) -> np.ndarray:
-    """Class probabilities with one column per entry of ``classes`` (softmax of decision values if needed)."""
-    if hasattr(estimator, "predict_proba"):
-        raw = np.asarray(estimator.predict_proba(X), dtype=float)
-    else:
-        dec = np.asarray(estimator.decision_function(X), dtype=float)
-        dec = np.column_stack([-dec, dec]) if dec.ndim == 1 else dec
-        dec = np.exp(dec - dec.max(axis=1, keepdims=True))
-        raw = dec / dec.sum(axis=1, keepdims=True)
-    out = np.zeros((raw.shape[0], len(classes)))
-    out[:, np.searchsorted(classes, estimator.classes_)] = raw
-    return out
 
 
 def out_of_fold(pipeline, dataset, folds: list, classes: np.ndarray | None) -> np.ndarray:

@@ -28,7 +28,7 @@ from sklearn.ensemble import ExtraTreesRegressor
 from metalearn.exceptions import InvalidParameterError
 from metalearn.optimize._surrogate import tree_predictions
 from metalearn.space import SearchSpace
-from metalearn.utils import minmax_rows
+from metalearn.utils import minmax_rows, signed_log
 
 logger = logging.getLogger(__name__)
 
@@ -222,8 +222,8 @@ def similarity_weights(target: dict, sources, k: int = 20) -> np.ndarray:
     n = len(sources)
     if not cols or n == 0:
         return np.ones(n)
-    S = _compress(sources[cols].to_numpy(dtype=float))
-    t = _compress(np.array([np.nan if target[c] is None else float(target[c]) for c in cols]))
+    S = signed_log(sources[cols].to_numpy(dtype=float))
+    t = signed_log(np.array([np.nan if target[c] is None else float(target[c]) for c in cols]))
     med = np.nanmedian(S, axis=0)
     iqr = np.nanpercentile(S, 75, axis=0) - np.nanpercentile(S, 25, axis=0)
     scale = np.where(np.isfinite(iqr) & (iqr > 0), iqr, 1.0)
@@ -243,6 +243,3 @@ def similarity_weights(target: dict, sources, k: int = 20) -> np.ndarray:
     weights[~np.isfinite(weights)] = 0.0
     return weights if weights.sum() > 0 else np.ones(n)
 
-
-def _compress(values: np.ndarray) -> np.ndarray:
-    return np.sign(values) * np.log1p(np.abs(values))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from metalearn.exceptions import KnowledgeBaseError
-from metalearn.utils import minmax_rows
+from metalearn.utils import minmax_rows, signed_log
 
 #: Meta-features missing on more than this share of KB datasets are not used for similarity.
 MAX_MISSING_SHARE = 0.5
@@ -29,7 +29,7 @@ class MetaFeatureScaler:
         """Fit on a datasets x features frame; keeps features defined on most datasets and not constant."""
         cols = list(names) if names is not None else list(frame.columns)
         cols = [c for c in cols if c in frame.columns]
-        logged = _signed_log(frame[cols].to_numpy(dtype=float))
+        logged = signed_log(frame[cols].to_numpy(dtype=float))
         if logged.shape[0] == 0:
             return cls((), np.empty(0), np.empty(0))
         present = np.mean(~np.isnan(logged), axis=0) >= 1 - MAX_MISSING_SHARE if len(logged) else np.ones(len(cols))
@@ -56,13 +56,8 @@ class MetaFeatureScaler:
         return self._scale(row[None, :])[0]
 
     def _scale(self, values: np.ndarray) -> np.ndarray:
-        z = (_signed_log(values) - self.center) / self.scale
+        z = (signed_log(values) - self.center) / self.scale
         return np.clip(np.nan_to_num(z, nan=0.0, posinf=CLIP, neginf=-CLIP), -CLIP, CLIP)
-
-
-def _signed_log(x: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        return np.sign(x) * np.log1p(np.abs(x))
 
 
 def normalise_scores(raw: np.ndarray) -> np.ndarray:

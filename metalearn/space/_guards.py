@@ -14,6 +14,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.utils.metaestimators import available_if
 
 from metalearn.data._dataset import subsample_indices
+from metalearn.utils import softmax_decision
 
 
 def _inner_has(attr: str):
@@ -76,11 +77,7 @@ class GuardedClassifier(ClassifierMixin, _Guarded):
         """Class probabilities of the inner estimator (softmax of its decision function if it was uncalibrated)."""
         if hasattr(self.estimator_, "predict_proba"):
             return self.estimator_.predict_proba(X)
-        dec = np.asarray(self.estimator_.decision_function(X), dtype=float)
-        if dec.ndim == 1:
-            dec = np.column_stack([-dec, dec])
-        dec = np.exp(dec - dec.max(axis=1, keepdims=True))
-        return dec / dec.sum(axis=1, keepdims=True)
+        return softmax_decision(self.estimator_.decision_function(X))
 
     @available_if(_inner_has("decision_function"))
     def decision_function(self, X):
