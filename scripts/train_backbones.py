@@ -114,13 +114,19 @@ def plan_job(family: TaskFamily, method: str, scale: float) -> dict[str, Any]:
     return {"arch": arch, "config": cfg, "recipes": recipes}
 
 
-def train(family: TaskFamily, method: str, plan: dict[str, Any], seed: int) -> tuple[torch.nn.Module, int, float]:
-    """Train one backbone; returns the model, the number of training episodes / minibatches, the seconds."""
+def train(family: TaskFamily, method: str, plan: dict[str, Any], seed: int
+          ) -> tuple[torch.nn.Module, int, dict[str, float]]:
+    """Train one backbone; returns the model, the number of training episodes / minibatches and the seconds.
+
+    Seconds are ``{"wall": ..., "cpu": ...}``: wall-clock and CPU time of this
+    process (``time.process_time``, all threads; with ``--threads 1`` the CPU
+    time is what one core spent, whatever else shares the machine).
+    """
     model = build_model(plan["arch"], seed=seed)
     cfg = plan["config"]
-    start = time.perf_counter()  # wall time; the process runs single-threaded (--threads 1)
+    clock = _Clock()
     if cfg is None:  # train-from-scratch: the random initialisation is the backbone
-        return model, 0, 0.0
+        return model, 0, {"wall": 0.0, "cpu": 0.0}
     if isinstance(cfg, MetaTrainConfig):
         bar = tqdm(total=cfg.n_iterations, desc=f"{family.name}-{method}", mininterval=10)
 
@@ -133,7 +139,7 @@ def train(family: TaskFamily, method: str, plan: dict[str, Any], seed: int) -> t
         else:
             meta_train_maml(model, family, cfg, random_state=seed, callback=progress)
         bar.close()
-        return model, cfg.n_iterations * cfg.meta_batch, time.perf_counter() - start
+        return model, cfg.n_iterations * cfg.meta_batch, clock.seconds()
     bar = tqdm(total=cfg.epochs, desc=f"{family.name}-{method}", mininterval=10)
 
     def epoch_done(epoch: int, loss: float) -> None:
@@ -151,7 +157,17 @@ def train(family: TaskFamily, method: str, plan: dict[str, Any], seed: int) -> t
         pretrain_regressor(model, family, cfg, random_state=seed, callback=epoch_done)
         batches = cfg.epochs * cfg.steps_per_epoch
     bar.close()
-    return model, batches, time.perf_counter() - start
+    return model, batches, clock.seconds()
+
+
+class _Clock:
+    """Wall-clock and process CPU time since construction."""
+
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def seconds(self) -> dict[str, float]:
+        return {"wall": time.perf_counter() - self.wall, "cpu": time.process_time() - self.cpu}
 
 
 def evaluate(
@@ -190,33 +206,45 @@ def _existing(registry: BackboneRegistry, job_id: str, out: Path) -> BackboneRec
     return record
 
 
-def run_job(family: TaskFamily, method: str, args: argparse.Namespace, registry: BackboneRegistry) -> BackboneRegistry:
-    """Train (unless already done), evaluate missing results and update the registry file."""
+def run_job(family: TaskFamily, method: str, args: argparse.Namespace, registry: BackboneRegistry
+            ) -> tuple[BackboneRegistry, dict[str, float]]:
+    """Train (unless already done), evaluate missing results and update the registry file.
+
+    Returns the registry and the training seconds spent now (zero when the
+    checkpoint already existed). With ``--timing-only`` the backbone is
+    trained and timed but neither saved nor evaluated.
+    """
+    spent = {"wall": 0.0, "cpu": 0.0}
     job_id = f"{family.name}-{method}"
     plan = plan_job(family, method, args.scale)
     record = None if args.force else _existing(registry, job_id, args.out)
     if record is None:
         print(f"[{job_id}] training {plan['arch']['name']} ({plan['config']})", flush=True)
         model, n_train, seconds = train(family, method, plan, args.seed)
+        spent = seconds
+        if args.timing_only:
+            print(f"[{job_id}] timing only: {seconds['cpu']:.1f}s CPU, {seconds['wall']:.1f}s wall", flush=True)
+            return registry, spent
         checkpoint = f"{job_id}.pt"
         sha = save_checkpoint(model, plan["arch"], args.out / checkpoint)
         n_way, k_shot = getattr(plan["config"], "n_way", 0), getattr(plan["config"], "k_shot", 0)
         record = BackboneRecord(
             job_id, family.name, family.modality, method, plan["arch"], tuple(family.input_shape), n_way, k_shot,
-            n_train, round(seconds, 1), checkpoint, sha, torch.__version__, (),
+            n_train, round(seconds["wall"], 1), checkpoint, sha, torch.__version__, (),
             notes=f"train_backbones.py seed={args.seed} scale={args.scale}",
             extra={"training_unit": "episodes" if n_way or method in ("maml", "fomaml", "reptile") else "minibatches",
-                   "config": repr(plan["config"])},
+                   "config": repr(plan["config"]), "train_cpu_seconds": round(seconds["cpu"], 1)},
         )  # fmt: skip
         registry = registry.with_record(record)
         write_registry(registry)
-        print(f"[{job_id}] trained in {seconds:.0f}s wall ({n_train} training episodes/minibatches)", flush=True)
+        print(f"[{job_id}] trained in {seconds['cpu']:.0f}s CPU, {seconds['wall']:.0f}s wall "
+              f"({n_train} training episodes/minibatches)", flush=True)
     model = load_backbone(record, root=args.out)
     recipes = [{"adapt": method, **recipe} for recipe in plan["recipes"]]
     results = evaluate(model, family, recipes, list(record.results), args.episodes, args.seed)
     registry = registry.with_record(record.with_results(results))
     write_registry(registry)
-    return registry
+    return registry, spent
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -231,6 +259,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--force", action="store_true", help="retrain even when a checkpoint exists")
+    parser.add_argument("--timing-only", action="store_true",
+                        help="train and report CPU/wall time per backbone and family; save and evaluate nothing")
     args = parser.parse_args(argv)
     if args.quick:
         args.scale, args.episodes = 0.01, 20
@@ -241,11 +271,17 @@ def main(argv: list[str] | None = None) -> None:
         registry = load_registry(args.out, verify=False)
     except KnowledgeBaseError:
         registry = BackboneRegistry(args.out, ())
+    if args.timing_only:
+        args.force = True
     for name in args.families:
         family = get_family(name, omniglot_root=args.omniglot_root)
+        total = {"wall": 0.0, "cpu": 0.0}
         for method in args.methods or METHODS[name]:
             if method in METHODS[name] + OPTIONAL_METHODS.get(name, []):
-                registry = run_job(family, method, args, registry)
+                registry, spent = run_job(family, method, args, registry)
+                total = {key: total[key] + spent[key] for key in total}
+        print(f"family {name}: meta-training {total['cpu'] / 60:.1f} min CPU, {total['wall'] / 60:.1f} min wall "
+              f"(threads={args.threads}, scale={args.scale})", flush=True)
     print(f"registry: {args.out / 'registry.json'} ({len(registry.records)} backbones)")
 
 

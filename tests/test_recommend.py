@@ -12,6 +12,7 @@ from metalearn.kb import KBStore, KnowledgeBase, RunRecord, config_key
 from metalearn.kb._sources import candidate_pool
 from metalearn.recommend import (
     AutoStrategy,
+    AutoVariant,
     KNNStrategy,
     PerformanceModel,
     PortfolioStrategy,
@@ -77,8 +78,8 @@ def test_normalised_scores_are_zero_to_one_with_failures_at_zero():
     assert norm[1].tolist() == [1.0, 1.0, 1.0]
 
 
-@pytest.mark.parametrize("strategy", [KNNStrategy(n_neighbors=3), AutoStrategy(n_neighbors=3),
-                                      PerformanceModel(), PortfolioStrategy(n_neighbors=3)])
+@pytest.mark.parametrize("strategy", [KNNStrategy(n_neighbors=3), AutoStrategy(variants=[AutoVariant(n_neighbors=3)]),
+                                      AutoStrategy(), PerformanceModel(), PortfolioStrategy(n_neighbors=3)])
 @pytest.mark.parametrize("kind,family", [("wide", "linear"), ("tall", "hist_gradient_boosting")])
 def test_strategies_follow_similar_datasets(ctx, strategy, kind, family):
     query_ds = _dataset(kind, 99)
@@ -87,6 +88,25 @@ def test_strategies_follow_similar_datasets(ctx, strategy, kind, family):
     assert ctx.configs[ranking.indices[0]]["family"] == family
     assert len(set(ranking.indices.tolist())) == 3
     assert np.all((ranking.scores >= -0.05) & (ranking.scores <= 1.05))
+
+
+def test_auto_strategy_chooses_its_recipe_by_cross_validation_over_families(ctx):
+    # neighbours decide everything in this KB (wide -> linear, tall -> boosting), so a recipe that
+    # looks at them must beat the query-independent global portfolio in the inner cross-validation
+    global_only = AutoVariant(blend=0.0, global_weight=1.0, portfolio_global=1.0)
+    local = AutoVariant(blend=0.0, global_weight=0.0, n_neighbors=3)
+    strat = AutoStrategy(variants=[global_only, local], inner_folds=3).fit(ctx)
+    assert strat.variant_ == local
+    assert strat.selection_[1][1] < strat.selection_[0][1]
+    assert set(strat.selection_[0]) == {1, 3, 5, 10}
+    assert AutoStrategy(variants=[global_only]).fit(ctx).selection_ == {}
+
+
+def test_auto_variant_rejects_bad_weights():
+    with pytest.raises(metalearn.exceptions.InvalidParameterError, match="blend \\+ global_weight"):
+        AutoVariant(blend=0.8, global_weight=0.5)
+    with pytest.raises(metalearn.exceptions.InvalidParameterError, match="temperature"):
+        AutoVariant(temperature=0.0)
 
 
 def test_global_portfolio_is_diverse(ctx):
@@ -151,7 +171,7 @@ def test_bad_k_and_strategy_are_clear_errors(kb):
 
 
 def test_simulation_leave_one_family_out(ctx):
-    methods = {"auto": strategy_method(lambda: AutoStrategy(n_neighbors=3)),
+    methods = {"auto": strategy_method(lambda: AutoStrategy(variants=[AutoVariant(n_neighbors=3)])),
                "random": lambda train: (lambda row, q, k: np.random.default_rng(row).permutation(21)[:k])}
     result = simulate(ctx, methods, ks=(1, 3))
     assert result.regret["auto"].shape == (12, 2)

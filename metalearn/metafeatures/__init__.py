@@ -28,6 +28,7 @@ from metalearn.metafeatures import _general, _info_theory, _landmarking, _regres
 from metalearn.metafeatures._docs import metafeature_table
 from metalearn.metafeatures._extract import MetaFeatures, extract_metafeatures
 from metalearn.metafeatures._registry import GROUPS, REGISTRY, MetaFeature, UndefinedMetaFeature
+from metalearn.metafeatures._scaling import MetaFeatureScaler, scaled_distances
 
 #: FLAML's ``flaml.default`` meta-features (instances, features, classes, share of numeric features).
 FLAML_FEATURES: tuple[str, ...] = (
@@ -61,10 +62,12 @@ __all__ = [
     "FLAML_FEATURES",
     "GROUPS",
     "MetaFeature",
+    "MetaFeatureScaler",
     "MetaFeatures",
     "OPENML_QUALITIES",
     "REGISTRY",
     "UndefinedMetaFeature",
     "extract_metafeatures",
     "metafeature_table",
+    "scaled_distances",
 ]

@@ -26,9 +26,10 @@ from scipy.stats import spearmanr
 from sklearn.ensemble import ExtraTreesRegressor
 
 from metalearn.exceptions import InvalidParameterError
+from metalearn.metafeatures._scaling import MetaFeatureScaler, scaled_distances
 from metalearn.optimize._surrogate import tree_predictions
 from metalearn.space import SearchSpace
-from metalearn.utils import minmax_rows, signed_log
+from metalearn.utils import minmax_rows
 
 logger = logging.getLogger(__name__)
 
@@ -205,9 +206,9 @@ def normalise_rows(scores: np.ndarray) -> np.ndarray:
 def similarity_weights(target: dict, sources, k: int = 20) -> np.ndarray:
     """Weights of source datasets by meta-feature distance to ``target`` (top ``k``, exp kernel).
 
-    ``sources`` is a DataFrame (rows datasets, columns meta-feature names).
-    Features are log-compressed and robustly scaled over the sources; a
-    distance uses the features defined for both. Uniform when nothing is comparable.
+    ``sources`` is a DataFrame (rows datasets, columns meta-feature names),
+    scaled with :class:`metalearn.metafeatures.MetaFeatureScaler` (the
+    recommender's scaling) over the sources. Uniform when nothing is comparable.
 
     Examples
     --------
@@ -218,28 +219,13 @@ def similarity_weights(target: dict, sources, k: int = 20) -> np.ndarray:
     >>> int(w.argmax()), float(w[2])
     (0, 0.0)
     """
-    cols = [c for c in sources.columns if c in target]
     n = len(sources)
-    if not cols or n == 0:
+    scaler = MetaFeatureScaler.fit(sources, [c for c in sources.columns if c in target])
+    if not scaler.names or n == 0:
         return np.ones(n)
-    S = signed_log(sources[cols].to_numpy(dtype=float))
-    t = signed_log(np.array([np.nan if target[c] is None else float(target[c]) for c in cols]))
-    med = np.nanmedian(S, axis=0)
-    iqr = np.nanpercentile(S, 75, axis=0) - np.nanpercentile(S, 25, axis=0)
-    scale = np.where(np.isfinite(iqr) & (iqr > 0), iqr, 1.0)
-    Z = np.clip((S - med) / scale, -5, 5)
-    tz = np.clip((t - med) / scale, -5, 5)
-    diff = (Z - tz) ** 2
-    both = np.isfinite(diff)
-    counts = both.sum(axis=1)
-    if counts.max() == 0:
-        return np.ones(n)
-    dist = np.sqrt(np.where(both, diff, 0.0).sum(axis=1) / np.maximum(counts, 1))
-    dist = np.where(counts > 0, dist, np.inf)
+    dist = scaled_distances(scaler.transform_frame(sources), scaler.transform(target))
     order = np.argsort(dist, kind="stable")[: max(1, k)]
-    width = float(np.median(dist[order][np.isfinite(dist[order])])) or 1.0
+    width = float(np.median(dist[order])) or 1.0
     weights = np.zeros(n)
     weights[order] = np.exp(-dist[order] / width)
-    weights[~np.isfinite(weights)] = 0.0
-    return weights if weights.sum() > 0 else np.ones(n)
-
+    return weights

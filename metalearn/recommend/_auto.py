@@ -1,97 +1,209 @@
-"""The default strategy: kNN evidence and the performance model blended, then a diverse portfolio."""
+"""The default strategy: kNN evidence, the performance model and the global mean blended, then a diverse portfolio.
+
+How much each kind of evidence counts differs between tasks and knowledge
+bases, so ``AutoStrategy`` chooses among a few :class:`AutoVariant` recipes by
+cross-validation over dataset families of its own KB (never the query's).
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
 import numpy as np
 
-from metalearn.recommend._base import (
-    Ranking,
-    Strategy,
-    greedy_portfolio,
-    nearest,
-    similarity_weights,
-    weighted_mean_std,
-)
+from metalearn.exceptions import InvalidParameterError
+from metalearn.recommend._base import Ranking, Strategy, greedy_portfolio, similarity_weights, weighted_mean_std
 from metalearn.recommend._context import TaskContext
 from metalearn.recommend._model import PerformanceModel
 
+logger = logging.getLogger(__name__)
 
-class AutoStrategy(Strategy):
-    """Blend, then diversify.
+#: Portfolio sizes whose mean regret the inner cross-validation minimises.
+SELECTION_KS = (1, 3, 5, 10)
 
-    1. Score every pool config by ``blend * model + (1 - blend) * kNN``: the
-       performance model's prediction and the similarity-weighted mean
-       normalised score on the ``n_neighbors`` nearest KB datasets.
-    2. The best blended config comes first; the rest are chosen greedily to
-       maximise the similarity-weighted best-so-far score on those
-       neighbours (a portfolio conditioned on the query), with the blended
-       score as a ``bonus``-weighted tie-breaker. Diversity comes from the
-       portfolio objective: a config adds value only where the chosen ones
-       are weak.
+
+@dataclass(frozen=True)
+class AutoVariant:
+    """One recipe for combining the evidence.
 
     Parameters
     ----------
-    n_neighbors : int
-        Neighbours whose evidence counts (all KB datasets when ``temperature`` is set).
     blend : float
-        Weight of the performance model in step 1.
+        Weight of the performance model's prediction in the first-pick score.
     global_weight : float
-        Weight, in step 1, of the config's mean normalised score over all KB
-        datasets (the robust, query-independent evidence a portfolio uses).
+        Weight of the config's mean normalised score over all KB datasets; the
+        rest (``1 - blend - global_weight``) goes to the neighbours' similarity-weighted mean.
+    n_neighbors : int
+        Neighbours whose evidence counts (ignored when ``temperature`` is set).
     temperature : float, optional
-        Weight every KB dataset by ``exp(-distance / temperature)`` instead of
-        inverse distance over the nearest ``n_neighbors``.
+        Weight every KB dataset by ``exp(-(distance - min distance) / temperature)``
+        instead of inverse distance over the nearest ``n_neighbors``.
+    portfolio_global : float
+        Share of uniform weight over all KB datasets mixed into the portfolio's
+        dataset weights (0: neighbours only, 1: the global portfolio).
     bonus : float
-        Weight of the blended score in step 2.
+        Weight of the first-pick score as a tie-breaker in the portfolio.
+    """
+
+    blend: float = 0.5
+    global_weight: float = 0.0
+    n_neighbors: int = 10
+    temperature: float | None = None
+    portfolio_global: float = 0.0
+    bonus: float = 0.25
+
+    def __post_init__(self) -> None:
+        shares = (self.blend, self.global_weight, self.portfolio_global)
+        if min(shares) < 0 or self.blend + self.global_weight > 1 + 1e-9 or self.portfolio_global > 1:
+            raise InvalidParameterError(f"AutoVariant weights must be in [0, 1] with blend + global_weight <= 1: "
+                                        f"{self}")
+        if self.n_neighbors < 1 or (self.temperature is not None and self.temperature <= 0):
+            raise InvalidParameterError(f"AutoVariant needs n_neighbors >= 1 and temperature > 0: {self}")
+
+
+#: Candidate recipes: neighbour-heavy, model-heavy, global-heavy and the plain global portfolio.
+DEFAULT_VARIANTS: tuple[AutoVariant, ...] = (
+    AutoVariant(blend=0.5, n_neighbors=10),
+    AutoVariant(blend=0.5, n_neighbors=5, portfolio_global=0.3),
+    AutoVariant(blend=0.7, global_weight=0.3, n_neighbors=10),
+    AutoVariant(blend=0.25, global_weight=0.5, n_neighbors=5),
+    AutoVariant(blend=0.0, global_weight=0.5, temperature=0.1, portfolio_global=0.3),
+    AutoVariant(blend=0.0, global_weight=0.5, temperature=0.2),
+    AutoVariant(blend=1 / 3, global_weight=1 / 3, temperature=0.2, portfolio_global=0.6),
+    AutoVariant(blend=0.0, global_weight=1.0, portfolio_global=1.0),
+)
+
+
+def combine(variant: AutoVariant, norm: np.ndarray, dist: np.ndarray, model_mean: np.ndarray,
+            model_std: np.ndarray, global_mean: np.ndarray, k: int) -> Ranking:
+    """Rank the pool for one query from its evidence, following ``variant``.
+
+    Parameters
+    ----------
+    norm : ndarray (KB datasets x configs)
+        Normalised scores.
+    dist : ndarray (KB datasets,)
+        Meta-feature distance of the query to each KB dataset.
+    model_mean, model_std : ndarray (configs,)
+        Performance-model prediction for the query.
+    global_mean : ndarray (configs,)
+        Mean normalised score of each config over the KB.
+    """
+    order = np.lexsort((np.arange(len(dist)), dist))
+    if variant.temperature:
+        nbrs = order
+        weights = np.exp(-(dist[nbrs] - dist[nbrs[0]]) / variant.temperature)
+        weights /= weights.sum()
+    else:
+        nbrs = order[: variant.n_neighbors]
+        weights = similarity_weights(dist[nbrs])
+    knn_mean, knn_std = weighted_mean_std(norm[nbrs], weights)
+    knn_share = max(1.0 - variant.blend - variant.global_weight, 0.0)
+    score = variant.blend * model_mean + knn_share * knn_mean + variant.global_weight * global_mean
+    spread = np.sqrt(variant.blend * model_std**2 + knn_share * knn_std**2)
+    first = int(np.argmax(score))
+    portfolio_weights = np.full(len(dist), variant.portfolio_global / len(dist))
+    portfolio_weights[nbrs] += (1.0 - variant.portfolio_global) * weights
+    idx = np.array(greedy_portfolio(norm, portfolio_weights, k, tie_break=score, first=first,
+                                    bonus=variant.bonus), dtype=int)
+    shown = nbrs[: max(variant.n_neighbors, 1)] if not variant.temperature else nbrs[:10]
+    return Ranking("auto", idx, score[idx], spread[idx], shown, dist[shown])
+
+
+class AutoStrategy(Strategy):
+    """Blend, then diversify; the blend is chosen by cross-validation on the KB.
+
+    1. Score every pool config by a weighted sum of the performance model's
+       prediction, the neighbours' similarity-weighted mean normalised score
+       and the config's mean over all KB datasets.
+    2. The best-scored config comes first; the rest are chosen greedily to
+       maximise the weighted best-so-far score over KB datasets (a portfolio
+       conditioned on the query's neighbours, optionally mixed with all
+       datasets), the score breaking ties. Diversity comes from the portfolio
+       objective: a config adds value only where the chosen ones are weak.
+
+    Parameters
+    ----------
+    variants : sequence of AutoVariant, optional
+        Recipes for steps 1–2 (default :data:`DEFAULT_VARIANTS`). With more
+        than one, ``fit`` picks the one with the lowest mean regret at
+        k = 1, 3, 5, 10 over ``inner_folds`` folds of KB families (a smaller
+        performance model is refitted on each fold).
+    inner_folds : int
+        Folds of the selection.
+    model : PerformanceModel, optional
+        An already fitted model to reuse.
+    random_state : int
+        Seed of the performance models.
+
+    Attributes
+    ----------
+    variant_ : AutoVariant
+        The recipe in use.
+    selection_ : dict
+        Mean inner-CV regret at each k per candidate (empty without selection).
     """
 
     name = "auto"
 
-    def __init__(self, n_neighbors: int = 10, blend: float = 0.5, bonus: float = 0.25, global_weight: float = 0.0,
-                 temperature: float | None = None, model: PerformanceModel | None = None) -> None:
-        self.n_neighbors = n_neighbors
-        self.blend = blend
-        self.bonus = bonus
-        self.global_weight = global_weight
-        self.temperature = temperature
+    def __init__(self, variants: Sequence[AutoVariant] | None = None, inner_folds: int = 5,
+                 model: PerformanceModel | None = None, random_state: int = 0) -> None:
+        self.variants = variants
+        self.inner_folds = inner_folds
         self.model = model
+        self.random_state = random_state
 
     def fit(self, ctx: TaskContext) -> AutoStrategy:
-        """Fit the performance model (unless a fitted one was given)."""
+        """Choose the recipe, then fit the performance model on the whole context."""
         super().fit(ctx)
-        self.model_ = self.model if self.model is not None else PerformanceModel().fit(ctx)
+        variants = tuple(self.variants) if self.variants is not None else DEFAULT_VARIANTS
+        if not variants:
+            raise InvalidParameterError("AutoStrategy needs at least one variant")
+        self.variant_, self.selection_ = variants[0], {}
+        if len(variants) > 1:
+            self.variant_, self.selection_ = self._select(ctx, variants)
+        self.model_ = self.model if self.model is not None else PerformanceModel(
+            random_state=self.random_state).fit(ctx)
         self.global_mean_ = ctx.norm.mean(axis=0)
         return self
 
-    def blended(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Blended score and spread of every pool config, with the neighbours used."""
-        ctx = self.ctx_
-        if self.temperature:
-            nbrs, dist = nearest(ctx, query, ctx.n_datasets)
-            weights = np.exp(-(dist - dist.min()) / self.temperature)
-            weights /= weights.sum()
-        else:
-            nbrs, dist = nearest(ctx, query, self.n_neighbors)
-            weights = similarity_weights(dist)
-        knn_mean, knn_std = weighted_mean_std(ctx.norm[nbrs], weights)
-        model_mean, model_std = self.model_.predict_codes(query, self.model_.config_codes_)
-        knn_share = 1.0 - self.blend - self.global_weight
-        score = self.blend * model_mean + knn_share * knn_mean + self.global_weight * self.global_mean_
-        spread = np.sqrt(self.blend * model_std**2 + max(knn_share, 0.0) * knn_std**2)
-        return score, spread, nbrs, dist, weights
+    def _select(self, ctx: TaskContext, variants: tuple[AutoVariant, ...]) -> tuple[AutoVariant, dict]:
+        from sklearn.model_selection import GroupKFold
+
+        groups = np.asarray(ctx.families)
+        n_splits = min(self.inner_folds, len(set(groups)))
+        if n_splits < 2:
+            return variants[0], {}
+        total = np.zeros((len(variants), len(SELECTION_KS)))
+        for train_idx, test_idx in GroupKFold(n_splits=n_splits).split(ctx.mf, groups=groups):
+            keep = np.zeros(ctx.n_datasets, dtype=bool)
+            keep[train_idx] = True
+            sub = ctx.subset(keep)
+            model = PerformanceModel(n_estimators=24, random_state=self.random_state).fit(sub)
+            global_mean = sub.norm.mean(axis=0)
+            for row in test_idx:
+                query = sub.scaler.transform(dict(zip(ctx.mf_names, ctx.mf_values[row])))
+                mean, std = model.predict_codes(query, model.config_codes_)
+                dist = sub.distances(query)
+                for i, v in enumerate(variants):
+                    idx = combine(v, sub.norm, dist, mean, std, global_mean, max(SELECTION_KS)).indices
+                    total[i] += [1.0 - ctx.norm[row, idx[:k]].max() for k in SELECTION_KS]
+        mean_regret = total / ctx.n_datasets
+        best = int(np.argmin(mean_regret.mean(axis=1)))
+        logger.info("auto strategy for %s: variant %d of %d chosen (%s), inner-CV regret %s", ctx.task, best,
+                    len(variants), asdict(variants[best]), np.round(mean_regret[best], 4).tolist())
+        return variants[best], {i: dict(zip(SELECTION_KS, r.tolist())) for i, r in enumerate(mean_regret)}
 
     def rank(self, query: np.ndarray, k: int) -> Ranking:
-        """Best blended config first, then a neighbour-conditioned diverse portfolio."""
-        score, spread, nbrs, dist, weights = self.blended(query)
-        first = int(np.argmax(score))
-        idx = np.array(greedy_portfolio(self.ctx_.norm[nbrs], weights, k, tie_break=score, first=first,
-                                        bonus=self.bonus), dtype=int)
-        return Ranking(self.name, idx, score[idx], spread[idx], nbrs, dist)
+        """Rank the pool for a scaled query with the chosen recipe."""
+        mean, std = self.model_.predict_codes(query, self.model_.config_codes_)
+        return combine(self.variant_, self.ctx_.norm, self.ctx_.distances(query), mean, std, self.global_mean_, k)
 
 
 def make_strategy(name: str, **kwargs) -> Strategy:
     """Strategy by name: ``auto``, ``knn``, ``portfolio``, ``portfolio-knn``, ``model``."""
-    from metalearn.exceptions import InvalidParameterError
     from metalearn.recommend._knn import KNNStrategy
     from metalearn.recommend._portfolio import PortfolioStrategy
 
@@ -107,4 +219,4 @@ def make_strategy(name: str, **kwargs) -> Strategy:
     return factories[name](**kwargs)
 
 
-__all__ = ["AutoStrategy", "make_strategy", "TaskContext"]
+__all__ = ["AutoStrategy", "AutoVariant", "DEFAULT_VARIANTS", "combine", "make_strategy", "TaskContext"]

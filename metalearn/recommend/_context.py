@@ -2,62 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from metalearn.exceptions import KnowledgeBaseError
-from metalearn.utils import minmax_rows, signed_log
-
-#: Meta-features missing on more than this share of KB datasets are not used for similarity.
-MAX_MISSING_SHARE = 0.5
-CLIP = 5.0
-
-
-@dataclass(frozen=True)
-class MetaFeatureScaler:
-    """Signed-log transform, then robust standardisation (median / IQR); NaN becomes 0 (the median)."""
-
-    names: tuple[str, ...]
-    center: np.ndarray
-    scale: np.ndarray
-
-    @classmethod
-    def fit(cls, frame: pd.DataFrame, names: Sequence[str] | None = None) -> MetaFeatureScaler:
-        """Fit on a datasets x features frame; keeps features defined on most datasets and not constant."""
-        cols = list(names) if names is not None else list(frame.columns)
-        cols = [c for c in cols if c in frame.columns]
-        logged = signed_log(frame[cols].to_numpy(dtype=float))
-        if logged.shape[0] == 0:
-            return cls((), np.empty(0), np.empty(0))
-        present = np.mean(~np.isnan(logged), axis=0) >= 1 - MAX_MISSING_SHARE if len(logged) else np.ones(len(cols))
-        with np.errstate(all="ignore"):
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                center = np.nanmedian(logged, axis=0)
-                q75, q25 = np.nanpercentile(logged, [75, 25], axis=0)
-                std = np.nanstd(logged, axis=0)
-        scale = np.where(q75 - q25 > 1e-9, (q75 - q25) / 1.349, std)
-        keep = present.astype(bool) & (scale > 1e-9) & np.isfinite(center)
-        return cls(tuple(str(c) for c, k in zip(cols, keep) if k), center[keep], scale[keep])
-
-    def transform_frame(self, frame: pd.DataFrame) -> np.ndarray:
-        """Scale a datasets x features frame (missing columns count as NaN)."""
-        values = frame.reindex(columns=list(self.names)).to_numpy(dtype=float)
-        return self._scale(values)
-
-    def transform(self, values: Mapping[str, float]) -> np.ndarray:
-        """Scale one dataset's meta-features."""
-        row = np.array([values.get(n, np.nan) for n in self.names], dtype=float)
-        return self._scale(row[None, :])[0]
-
-    def _scale(self, values: np.ndarray) -> np.ndarray:
-        z = (signed_log(values) - self.center) / self.scale
-        return np.clip(np.nan_to_num(z, nan=0.0, posinf=CLIP, neginf=-CLIP), -CLIP, CLIP)
+from metalearn.metafeatures._scaling import MetaFeatureScaler, scaled_distances
+from metalearn.utils import minmax_rows
 
 
 def normalise_scores(raw: np.ndarray) -> np.ndarray:
@@ -165,7 +118,4 @@ class TaskContext:
 
     def distances(self, query: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """L1 distance (optionally feature-weighted) from a scaled query to each KB dataset, per feature."""
-        diff = np.abs(self.mf - query[None, :])
-        if weights is not None:
-            diff = diff * weights[None, :]
-        return diff.mean(axis=1)
+        return scaled_distances(self.mf, query, weights)

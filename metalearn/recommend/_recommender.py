@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 ARTIFACT_NAME = "recommender.joblib"
 #: Bump whenever a pickled strategy's attributes change: older artifacts are then refitted.
-ARTIFACT_FORMAT = 2
+ARTIFACT_FORMAT = 3
 
 
 class Recommender:
