@@ -262,6 +262,7 @@ def run_live(kb, data_dir: Path, budget: float, max_datasets: int, seed: int, na
     from metalearn.data import load_pmlb, pmlb_manifest
     from metalearn.evaluation import get_metric
     from metalearn.kb import dataset_family
+    from metalearn.recommend import Recommender
 
     manifest = pmlb_manifest(data_dir)
     chosen = names or [n for n in manifest.sort_values("n_rows").index
@@ -272,7 +273,8 @@ def run_live(kb, data_dir: Path, budget: float, max_datasets: int, seed: int, na
     for name in chosen:
         ds = load_pmlb(name, data_dir)
         family = dataset_family(name)
-        view = kb.exclude(names=[name], families=[family])
+        view = Recommender(kb.exclude(names=[name], families=[family]))
+        view.fitted(ds.task)  # offline work, like the shipped KB's recommender fitted at publish time
         strat = ds.y if ds.task == "classification" else None
         idx_train, idx_test = train_test_split(np.arange(ds.n_rows), test_size=0.25, random_state=seed,
                                                stratify=strat)

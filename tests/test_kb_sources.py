@@ -219,7 +219,7 @@ def test_openml_rejects_unknown_measure(tmp_path):
      {}, None),
 ])
 def test_map_setup(flow, params, expected):
-    from metalearn.kb._openml_source import map_setup
+    from metalearn.kb._openml_mapping import map_setup
 
     config, reason = map_setup(flow, params, get_space("classification"))
     if expected is None:

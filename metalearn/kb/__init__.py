@@ -3,7 +3,8 @@
 from metalearn.kb._builder import Protocol, build_local, evaluate_chunk
 from metalearn.kb._kb import KnowledgeBase, default_kb_path
 from metalearn.kb._lcdb import LCDB_LEARNERS, import_lcdb
-from metalearn.kb._openml_source import OPENML_METRICS, RetryPolicy, import_openml, map_setup
+from metalearn.kb._openml_mapping import map_setup
+from metalearn.kb._openml_source import OPENML_METRICS, RetryPolicy, import_openml
 from metalearn.kb._publish import snapshot, verify_manifest, write_manifest
 from metalearn.kb._schema import SCHEMA_VERSION, ConfigRecord, DatasetRecord, RunRecord, config_key
 from metalearn.kb._sources import (

@@ -148,7 +148,7 @@ class AutoStrategy(Strategy):
 
     name = "auto"
 
-    def __init__(self, variants: Sequence[AutoVariant] | None = None, inner_folds: int = 5,
+    def __init__(self, variants: Sequence[AutoVariant] | None = None, inner_folds: int = 3,
                  model: PerformanceModel | None = None, random_state: int = 0) -> None:
         self.variants = variants
         self.inner_folds = inner_folds
@@ -181,7 +181,7 @@ class AutoStrategy(Strategy):
             keep = np.zeros(ctx.n_datasets, dtype=bool)
             keep[train_idx] = True
             sub = ctx.subset(keep)
-            model = PerformanceModel(n_estimators=24, random_state=self.random_state).fit(sub)
+            model = PerformanceModel(n_estimators=16, random_state=self.random_state).fit(sub)
             global_mean = sub.norm.mean(axis=0)
             for row in test_idx:
                 query = sub.scaler.transform(dict(zip(ctx.mf_names, ctx.mf_values[row])))
