@@ -76,9 +76,10 @@ DEFAULT_VARIANTS: tuple[AutoVariant, ...] = (
 )
 
 
-def combine(variant: AutoVariant, norm: np.ndarray, dist: np.ndarray, model_mean: np.ndarray,
-            model_std: np.ndarray, global_mean: np.ndarray, k: int) -> Ranking:
-    """Rank the pool for one query from its evidence, following ``variant``.
+def first_pick_scores(variant: AutoVariant, norm: np.ndarray, dist: np.ndarray, model_mean: np.ndarray,
+                      model_std: np.ndarray, global_mean: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Blended score and spread of every pool config, with the neighbours used and their weights.
 
     Parameters
     ----------
@@ -103,11 +104,24 @@ def combine(variant: AutoVariant, norm: np.ndarray, dist: np.ndarray, model_mean
     knn_share = max(1.0 - variant.blend - variant.global_weight, 0.0)
     score = variant.blend * model_mean + knn_share * knn_mean + variant.global_weight * global_mean
     spread = np.sqrt(variant.blend * model_std**2 + knn_share * knn_std**2)
-    first = int(np.argmax(score))
-    portfolio_weights = np.full(len(dist), variant.portfolio_global / len(dist))
-    portfolio_weights[nbrs] += (1.0 - variant.portfolio_global) * weights
-    idx = np.array(greedy_portfolio(norm, portfolio_weights, k, tie_break=score, first=first,
-                                    bonus=variant.bonus), dtype=int)
+    return score, spread, nbrs, weights
+
+
+def portfolio_after(first: int, score: np.ndarray, norm: np.ndarray, nbrs: np.ndarray, weights: np.ndarray,
+                    portfolio_global: float, bonus: float, k: int) -> np.ndarray:
+    """``first``, then the greedy portfolio over KB datasets weighted by neighbourhood and ``portfolio_global``."""
+    portfolio_weights = np.full(norm.shape[0], portfolio_global / norm.shape[0])
+    portfolio_weights[nbrs] += (1.0 - portfolio_global) * weights
+    return np.array(greedy_portfolio(norm, portfolio_weights, k, tie_break=score, first=first, bonus=bonus),
+                    dtype=int)
+
+
+def combine(variant: AutoVariant, norm: np.ndarray, dist: np.ndarray, model_mean: np.ndarray,
+            model_std: np.ndarray, global_mean: np.ndarray, k: int) -> Ranking:
+    """Rank the pool for one query from its evidence (see :func:`first_pick_scores`), following ``variant``."""
+    score, spread, nbrs, weights = first_pick_scores(variant, norm, dist, model_mean, model_std, global_mean)
+    idx = portfolio_after(int(np.argmax(score)), score, norm, nbrs, weights, variant.portfolio_global,
+                          variant.bonus, k)
     shown = nbrs[: max(variant.n_neighbors, 1)] if not variant.temperature else nbrs[:10]
     return Ranking("auto", idx, score[idx], spread[idx], shown, dist[shown])
 
@@ -128,9 +142,11 @@ class AutoStrategy(Strategy):
     ----------
     variants : sequence of AutoVariant, optional
         Recipes for steps 1–2 (default :data:`DEFAULT_VARIANTS`). With more
-        than one, ``fit`` picks the one with the lowest mean regret at
-        k = 1, 3, 5, 10 over ``inner_folds`` folds of KB families (a smaller
-        performance model is refitted on each fold).
+        than one, ``fit`` runs ``inner_folds`` folds over KB families (a
+        smaller performance model refitted on each): the recipe with the
+        lowest regret@1 gives step 1, then the ``portfolio_global`` mix (among
+        those of the candidates) with the lowest mean regret at k = 3, 5, 10
+        gives step 2.
     inner_folds : int
         Folds of the selection.
     model : PerformanceModel, optional
@@ -143,7 +159,7 @@ class AutoStrategy(Strategy):
     variant_ : AutoVariant
         The recipe in use.
     selection_ : dict
-        Mean inner-CV regret at each k per candidate (empty without selection).
+        Mean inner-CV regret at each k per (candidate index, portfolio mix); empty without selection.
     """
 
     name = "auto"
@@ -170,13 +186,17 @@ class AutoStrategy(Strategy):
         return self
 
     def _select(self, ctx: TaskContext, variants: tuple[AutoVariant, ...]) -> tuple[AutoVariant, dict]:
+        """Inner CV over families: the first-pick recipe by regret@1, then the portfolio mix by regret@3..10."""
+        from dataclasses import replace
+
         from sklearn.model_selection import GroupKFold
 
         groups = np.asarray(ctx.families)
         n_splits = min(self.inner_folds, len(set(groups)))
         if n_splits < 2:
             return variants[0], {}
-        total = np.zeros((len(variants), len(SELECTION_KS)))
+        mixes = sorted({v.portfolio_global for v in variants})
+        total = np.zeros((len(variants), len(mixes), len(SELECTION_KS)))
         for train_idx, test_idx in GroupKFold(n_splits=n_splits).split(ctx.mf, groups=groups):
             keep = np.zeros(ctx.n_datasets, dtype=bool)
             keep[train_idx] = True
@@ -188,13 +208,23 @@ class AutoStrategy(Strategy):
                 mean, std = model.predict_codes(query, model.config_codes_)
                 dist = sub.distances(query)
                 for i, v in enumerate(variants):
-                    idx = combine(v, sub.norm, dist, mean, std, global_mean, max(SELECTION_KS)).indices
-                    total[i] += [1.0 - ctx.norm[row, idx[:k]].max() for k in SELECTION_KS]
-        mean_regret = total / ctx.n_datasets
-        best = int(np.argmin(mean_regret.mean(axis=1)))
-        logger.info("auto strategy for %s: variant %d of %d chosen (%s), inner-CV regret %s", ctx.task, best,
-                    len(variants), asdict(variants[best]), np.round(mean_regret[best], 4).tolist())
-        return variants[best], {i: dict(zip(SELECTION_KS, r.tolist())) for i, r in enumerate(mean_regret)}
+                    score, _, nbrs, weights = first_pick_scores(v, sub.norm, dist, mean, std, global_mean)
+                    for j, mix in enumerate(mixes):
+                        idx = portfolio_after(int(np.argmax(score)), score, sub.norm, nbrs, weights, mix, v.bonus,
+                                              max(SELECTION_KS))
+                        total[i, j] += [1.0 - ctx.norm[row, idx[:k]].max() for k in SELECTION_KS]
+        regret = total / ctx.n_datasets
+        # the first pick depends only on the recipe; ties broken by the recipe's own mix over all k
+        own = [mixes.index(v.portfolio_global) for v in variants]
+        key = [(regret[i, own[i], 0], regret[i, own[i]].mean()) for i in range(len(variants))]
+        best = min(range(len(variants)), key=lambda i: key[i])
+        mix = int(np.argmin(regret[best, :, 1:].mean(axis=1)))
+        chosen = replace(variants[best], portfolio_global=mixes[mix])
+        logger.info("auto strategy for %s: %s chosen, inner-CV regret %s", ctx.task, asdict(chosen),
+                    np.round(regret[best, mix], 4).tolist())
+        selection = {(i, mixes[j]): dict(zip(SELECTION_KS, regret[i, j].tolist()))
+                     for i in range(len(variants)) for j in range(len(mixes))}
+        return chosen, selection
 
     def rank(self, query: np.ndarray, k: int) -> Ranking:
         """Rank the pool for a scaled query with the chosen recipe."""
@@ -219,4 +249,13 @@ def make_strategy(name: str, **kwargs) -> Strategy:
     return factories[name](**kwargs)
 
 
-__all__ = ["AutoStrategy", "AutoVariant", "DEFAULT_VARIANTS", "combine", "make_strategy", "TaskContext"]
+__all__ = [
+    "AutoStrategy",
+    "AutoVariant",
+    "DEFAULT_VARIANTS",
+    "TaskContext",
+    "combine",
+    "first_pick_scores",
+    "make_strategy",
+    "portfolio_after",
+]
