@@ -155,26 +155,61 @@ def regret_curve(norm_row: np.ndarray, tried: list[int], ks=KS) -> np.ndarray:
     return np.array([1.0 - best[min(k, len(best)) - 1] for k in ks])
 
 
-def simulate_task(kb, task: str, seeds: int, min_coverage: float, methods: tuple[str, ...]) -> dict:
+def _fingerprint(ctx: TaskContext, seeds: int) -> str:
+    """Identifies a simulation setting: the datasets and pool configs of the context, and the seeds."""
+    import hashlib
+
+    text = json.dumps([ctx.task, sorted(ctx.dataset_names), list(ctx.config_ids), seeds, list(KS)])
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def _read_cache(path: Path | None, fingerprint: str) -> dict:
+    """(dataset, method) -> regret curve stored by an earlier (possibly interrupted) run."""
+    if path is None or not path.exists():
+        return {}
+    out = {}
+    for line in path.read_text().splitlines():
+        rec = json.loads(line)
+        if rec["fingerprint"] == fingerprint:
+            out[(rec["dataset"], rec["method"])] = np.array(rec["curve"])
+    return out
+
+
+def simulate_task(kb, task: str, seeds: int, min_coverage: float, methods: tuple[str, ...],
+                  cache: Path | None = None) -> dict:
+    """LOFO anytime simulation; with ``cache`` (JSONL) every finished dataset is kept and a rerun resumes."""
     ctx = TaskContext.from_kb(kb, task, min_coverage=min_coverage)
     families = np.asarray(ctx.families)
     print(f"\n## {task}: {ctx.n_datasets} datasets ({len(set(families))} families) x {len(ctx.configs)} pool "
           f"configs (min_coverage={min_coverage})", flush=True)
+    fingerprint = _fingerprint(ctx, seeds)
+    done = _read_cache(cache, fingerprint)
     regret = {m: np.full((ctx.n_datasets, len(KS)), np.nan) for m in methods}
     n = min(max(KS), len(ctx.configs))
     for fam in sorted(set(families)):
         held = np.flatnonzero(families == fam)
         if np.sum(families != fam) < 2:
             continue
-        train = ctx.subset(families != fam)
-        fitted = {"auto": make_strategy("auto").fit(train), "knn": KNNStrategy().fit(train),
-                  "portfolio": PortfolioStrategy().fit(train), "model": PerformanceModel().fit(train)}
+        todo = [(row, m) for row in held for m in methods if (ctx.dataset_names[row], m) not in done]
+        fitted = {}
+        if todo:
+            train = ctx.subset(families != fam)
+            fitted = {"auto": make_strategy("auto").fit(train), "knn": KNNStrategy().fit(train),
+                      "portfolio": PortfolioStrategy().fit(train), "model": PerformanceModel().fit(train)}
         for row in held:
-            query = train.scaler.transform(ctx.mf_raw.iloc[row].to_dict())
             for m in methods:
-                curves = [regret_curve(ctx.norm[row], simulate_dataset(m, train, fitted, ctx.raw[row], query, s, n))
-                          for s in range(seeds)]
-                regret[m][row] = np.mean(curves, axis=0)
+                key = (ctx.dataset_names[row], m)
+                if key not in done:
+                    query = train.scaler.transform(ctx.mf_raw.iloc[row].to_dict())
+                    curves = [regret_curve(ctx.norm[row],
+                                           simulate_dataset(m, train, fitted, ctx.raw[row], query, s, n))
+                              for s in range(seeds)]
+                    done[key] = np.mean(curves, axis=0)
+                    if cache is not None:
+                        with cache.open("a") as fh:
+                            fh.write(json.dumps({"fingerprint": fingerprint, "task": task, "dataset": key[0],
+                                                 "method": m, "curve": done[key].tolist()}) + "\n")
+                regret[m][row] = done[key]
         print(f"  family {fam}: {len(held)} dataset(s) done", flush=True)
     keep = ~np.isnan(regret[methods[0]][:, 0])
     return {m: r[keep] for m, r in regret.items()}
@@ -327,6 +362,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--budget", type=float, default=60.0, help="live: seconds per method and dataset")
     parser.add_argument("--max-datasets", type=int, default=20)
     parser.add_argument("--output", type=Path, default=None, help="write the simulated summary as JSON")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="simulated: JSONL of finished datasets; an interrupted run resumes from it")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     kb = KnowledgeBase.open(args.kb)
@@ -336,7 +373,7 @@ def main(argv: list[str] | None = None) -> None:
     methods = tuple(["ours"] + [m for m in args.methods if m != "ours"])
     summary = {}
     for task in args.tasks:
-        regret = simulate_task(kb, task, args.seeds, args.min_coverage, methods)
+        regret = simulate_task(kb, task, args.seeds, args.min_coverage, methods, args.cache)
         summary[task] = report_simulated(task, regret)
     if args.output:
         args.output.write_text(json.dumps(summary, indent=1))

@@ -213,3 +213,26 @@ def test_user_runs_added_through_the_kb_shape_the_next_recommendation(kb, tmp_pa
     rec = metalearn.recommend(_dataset("wide", 500), k=1, kb=reopened, strategy="knn")
     assert rec.neighbors[0].name.startswith("user_")
     assert rec.configs[0] == space.default("knn")
+
+
+def test_anytime_simulation_resumes_from_its_cache(kb, tmp_path, monkeypatch):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "benchmark_anytime.py"
+    spec = importlib.util.spec_from_file_location("benchmark_anytime", script)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    cache = tmp_path / "anytime.jsonl"
+    first = bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), cache)
+    assert len(cache.read_text().splitlines()) == 12 * 2  # one line per (dataset, method)
+
+    def no_more_work(*args, **kwargs):
+        raise AssertionError("a cached dataset was simulated again")
+
+    monkeypatch.setattr(bench, "simulate_dataset", no_more_work)
+    again = bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), cache)
+    for method in ("ours", "random"):
+        np.testing.assert_array_equal(first[method], again[method])
+    with pytest.raises(AssertionError, match="simulated again"):  # another seed count is another setting
+        bench.simulate_task(kb, TASK, 2, 0.9, ("ours", "random"), cache)
