@@ -137,7 +137,8 @@ def cmd_kb(args: argparse.Namespace) -> int:
     print(f"configurations per task: {summary['n_configs_per_task']}; datasets evaluated on every one: "
           f"{summary['n_datasets_fully_evaluated']}")
     print(f"runs: {summary['n_runs']} {summary['runs_per_source']}; density of local runs {summary['density']:.1%}; "
-          f"failed/timeout share {summary['failed_share']:.1%}")
+          f"failed/timeout share {summary['failed_share']:.1%}; "
+          f"local evaluations took {summary['local_evaluation_hours']:.1f} core-hours")
     print(f"versions: schema {summary['schema_version']}, search space {summary['space_version']}, "
           f"libraries {summary['library_versions']}")
     print(f"evaluation protocol: {summary['protocol']}")

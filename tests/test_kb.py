@@ -148,6 +148,7 @@ def test_published_kb_opens_and_summarises(published):
     assert s["n_configs_per_task"] == {"classification": 6, "regression": 6}
     assert s["n_runs"] == 12 and s["density"] == pytest.approx(1.0)
     assert s["failed_share"] == 0.0
+    assert s["local_evaluation_hours"] > 0
     assert s["space_version"] and s["library_versions"]["scikit-learn"]
     assert s["protocol"]["cv"] == 3
     perf = kb.performance("classification")
