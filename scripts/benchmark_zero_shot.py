@@ -107,6 +107,20 @@ def markdown(task: str, n: int, summary: dict) -> str:
     return "\n".join(lines)
 
 
+def compact(task: str, n: int, summary: dict) -> str:
+    """One table per task: mean regret (mean rank) at every k, and the p-value of auto vs each method."""
+    ks = list(summary)
+    methods = sorted(summary[ks[0]], key=lambda m: summary[ks[0]][m]["mean_rank"])
+    head = "| method | " + " | ".join(f"k={k}" for k in ks) + " | p vs auto at k=" + "/".join(map(str, ks)) + " |"
+    lines = [f"\n{task}, {n} held-out datasets: mean normalised regret (mean rank)\n", head,
+             "|---|" + "---:|" * len(ks) + "---|"]
+    for m in methods:
+        cells = [f"{summary[k][m]['mean_regret']:.3f} ({summary[k][m]['mean_rank']:.2f})" for k in ks]
+        ps = "/".join(f"{summary[k][m]['p_holm']:.2g}" if "p_holm" in summary[k][m] else "-" for k in ks)
+        lines.append(f"| {m} | " + " | ".join(cells) + f" | {ps} |")
+    return "\n".join(lines)
+
+
 def run_simulation(kb: KnowledgeBase, tasks: list[str], min_coverage: float, out: Path | None) -> None:
     report = {}
     for task in tasks:
@@ -115,6 +129,7 @@ def run_simulation(kb: KnowledgeBase, tasks: list[str], min_coverage: float, out
         result = simulate(ctx, methods(), KS, progress=True)
         summary = summarise(result, "ours:auto")
         print(markdown(task, ctx.n_datasets, summary))
+        print(compact(task, ctx.n_datasets, summary))
         print(
             f"\n({task}: {ctx.n_datasets} datasets in {len(set(ctx.families))} families, "
             f"{ctx.norm.shape[1]} pool configs, {time.perf_counter() - t0:.0f} s)"
