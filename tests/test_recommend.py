@@ -122,7 +122,10 @@ def test_recommend_returns_an_explained_frozen_recommendation(kb):
     assert rec.neighbors and rec.neighbors[0].name.startswith("wide_")
     text = rec.explain()
     assert "Most similar knowledge-base datasets" in text and "evidence:" in text
+    # the auto recipe chosen on this KB is spelled out, with how it was chosen
+    assert "Order: the first config maximises" in text and "cross-validation over the KB's dataset families" in text
     payload = json.loads(rec.to_json())
+    assert payload["rationale"] == rec.rationale
     assert payload["recommendations"][0]["config"]["family"] == "linear"
     with pytest.raises(AttributeError):
         rec.configs = ()  # frozen

@@ -54,6 +54,21 @@ class AutoVariant:
     portfolio_global: float = 0.0
     bonus: float = 0.25
 
+    def describe(self) -> str:
+        """One sentence on how this recipe orders configurations."""
+        nbrs = (f"the similarity-weighted (temperature {self.temperature:g}) KB datasets" if self.temperature
+                else f"the {self.n_neighbors} nearest KB datasets")
+        knn = max(1.0 - self.blend - self.global_weight, 0.0)
+        parts = [f"{w:.2f} x {what}" for w, what in ((self.blend, "the performance model's prediction"),
+                                                     (knn, f"the mean normalised score on {nbrs}"),
+                                                     (self.global_weight, "the mean over all KB datasets"))
+                 if w > 1e-9]
+        rest = ("all KB datasets" if self.portfolio_global >= 1 else
+                f"{nbrs}" + (f" mixed {self.portfolio_global:.0%} with all KB datasets" if self.portfolio_global
+                             else ""))
+        return (f"Order: the first config maximises {' + '.join(parts)}; each next one adds the most to the "
+                f"best-so-far score over {rest}, so the list covers different strengths.")
+
     def __post_init__(self) -> None:
         shares = (self.blend, self.global_weight, self.portfolio_global)
         if min(shares) < 0 or self.blend + self.global_weight > 1 + 1e-9 or self.portfolio_global > 1:
@@ -213,6 +228,11 @@ class AutoStrategy(Strategy):
         logger.info("auto strategy for %s: %s chosen, inner-CV regret %s", ctx.task, asdict(variants[best]),
                     np.round(regret[best], 4).tolist())
         return variants[best], {i: dict(zip(SELECTION_KS, r.tolist())) for i, r in enumerate(regret)}
+
+    def describe(self) -> str:
+        """How the chosen recipe orders configurations, and how it was chosen."""
+        how = " (recipe chosen by cross-validation over the KB's dataset families)" if self.selection_ else ""
+        return self.variant_.describe() + how
 
     def rank(self, query: np.ndarray, k: int) -> Ranking:
         """Rank the pool for a scaled query with the chosen recipe."""

@@ -50,6 +50,8 @@ class Recommendation:
         The dataset's meta-features (name -> value).
     timings : dict
         Seconds spent in meta-features, KB and ranking.
+    rationale : str
+        How the strategy ordered the configs (for ``auto``: the recipe it chose on the KB).
 
     Examples
     --------
@@ -73,6 +75,7 @@ class Recommendation:
     feature_types: tuple[str, ...] = ()
     timings: dict = field(default_factory=dict)
     kb_path: str = ""
+    rationale: str = ""
 
     def __len__(self) -> int:
         return len(self.configs)
@@ -100,7 +103,7 @@ class Recommendation:
             if ev:
                 lines.append("   evidence: " + "; ".join(
                     f"{e.score:.3f} on {e.neighbor} (rank {e.rank}/{e.pool_size})" for e in ev))
-        lines.append(_why(self.strategy))
+        lines.append(self.rationale or _why(self.strategy))
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -116,7 +119,7 @@ class Recommendation:
             ],
             "neighbors": [n.__dict__ for n in self.neighbors],
             "metafeatures": {k: (None if v != v else v) for k, v in self.metafeatures.items()},
-            "timings": self.timings, "kb": self.kb_path,
+            "timings": self.timings, "kb": self.kb_path, "rationale": self.rationale or _why(self.strategy),
         }
 
     def to_json(self, **kwargs) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +82,8 @@ class Recommender:
         else:
             nbrs, dist = ranking.neighbors, ranking.neighbor_distances
         rec = _assemble(dataset, ctx, ranking, nbrs, dist, metafeatures, self.strategy)
+        if hasattr(strat, "describe"):
+            rec = replace(rec, rationale=strat.describe())
         extra = {"kb_fit": t1 - t0, "rank": time.perf_counter() - t1}
         return _with_timings(rec, {**(timings or {}), **extra}, getattr(self.kb, "path", None))
 
@@ -144,7 +147,5 @@ def _assemble(dataset, ctx: TaskContext, ranking, nbrs: np.ndarray, dist: np.nda
 
 
 def _with_timings(rec: Recommendation, timings: dict, kb_path) -> Recommendation:
-    from dataclasses import replace
-
     return replace(rec, timings={k: round(float(v), 4) for k, v in timings.items()},
                    kb_path=str(kb_path) if kb_path else "")
