@@ -207,3 +207,11 @@ def test_shipped_kb_opens_and_is_consistent():
     assert s["reserved_exclusion"]["applied"] is True
     reserved = {"australian", "cmc", "yeast", "satimage", "krkopt", "iris", "diabetes", "titanic"}
     assert not reserved & {n.lower() for n in kb.datasets["name"]}
+
+
+def test_shipped_kb_is_dense():
+    # the bar: >= 230 of the 235 PMLB datasets evaluated on every one of >= 100 configs per task
+    s = KnowledgeBase.open().summary()
+    assert min(s["n_configs_per_task"].values()) >= 100
+    assert sum(s["n_datasets_fully_evaluated"].values()) >= 230
+    assert s["n_datasets_per_source"]["local"] == 235
