@@ -197,10 +197,11 @@ def simulate_task(kb, task: str, seeds: int, min_coverage: float, methods: tuple
             fitted = {"auto": make_strategy("auto").fit(train), "knn": KNNStrategy().fit(train),
                       "portfolio": PortfolioStrategy().fit(train), "model": PerformanceModel().fit(train)}
         for row in held:
+            pending = [m for m in methods if (ctx.dataset_names[row], m) not in done]
+            query = train.scaler.transform(ctx.mf_raw.iloc[row].to_dict()) if pending else None
             for m in methods:
                 key = (ctx.dataset_names[row], m)
-                if key not in done:
-                    query = train.scaler.transform(ctx.mf_raw.iloc[row].to_dict())
+                if m in pending:
                     curves = [regret_curve(ctx.norm[row],
                                            simulate_dataset(m, train, fitted, ctx.raw[row], query, s, n))
                               for s in range(seeds)]

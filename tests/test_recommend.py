@@ -126,6 +126,8 @@ def test_recommend_returns_an_explained_frozen_recommendation(kb):
     assert "Order: the first config maximises" in text and "cross-validation over the KB's dataset families" in text
     payload = json.loads(rec.to_json())
     assert payload["rationale"] == rec.rationale
+    knn = metalearn.recommend(_dataset("wide", 123), k=2, kb=kb, strategy="knn")
+    assert "Order: each of the 10 nearest datasets" in knn.explain()
     assert payload["recommendations"][0]["config"]["family"] == "linear"
     with pytest.raises(AttributeError):
         rec.configs = ()  # frozen

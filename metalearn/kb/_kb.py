@@ -190,7 +190,7 @@ class KnowledgeBase:
             "density": float(evaluated / cells) if cells else 0.0,  # of local dataset x pool cells
             "failed_share": float((self.runs["status"] != "ok").mean()) if len(self.runs) else 0.0,
             # summed wall time of the local evaluations (one worker each): the build's cost in core-hours
-            "local_evaluation_hours": float(local["duration"].fillna(0).sum() / 3600) if "duration" in local else 0.0,
+            "local_evaluation_hours": float(local["duration"].fillna(0).sum() / 3600),
             "schema_version": self.meta.get("schema_version"),
             "space_version": self.meta.get("space_version"),
             "library_versions": self.meta.get("library_versions"),

@@ -295,8 +295,6 @@ __all__ = [
     "DEFAULT_VARIANTS",
     "TaskContext",
     "combine",
-    "first_pick_scores",
     "make_strategy",
     "one_standard_error_choice",
-    "portfolio_after",
 ]

@@ -46,6 +46,10 @@ class Strategy(ABC):
     def rank(self, query: np.ndarray, k: int) -> Ranking:
         """Top ``k`` configurations for a dataset with scaled meta-features ``query``."""
 
+    @abstractmethod
+    def describe(self) -> str:
+        """One sentence on how the ranking is ordered (shown by ``Recommendation.explain``)."""
+
 
 def nearest(ctx: TaskContext, query: np.ndarray, n: int, weights: np.ndarray | None = None
             ) -> tuple[np.ndarray, np.ndarray]:

@@ -28,6 +28,11 @@ class KNNStrategy(Strategy):
         self.n_neighbors = n_neighbors
         self.feature_weights = feature_weights
 
+    def describe(self) -> str:
+        """How the ranking is ordered."""
+        return (f"Order: each of the {self.n_neighbors} nearest datasets contributes its best config in turn, "
+                "nearest first.")
+
     def rank(self, query: np.ndarray, k: int) -> Ranking:
         """Round-robin over neighbours' best configurations."""
         ctx = self.ctx_

@@ -56,6 +56,10 @@ class PerformanceModel(Strategy):
         """Predicted normalised score (mean, spread) of arbitrary configs of the space."""
         return self.predict_codes(query, self.space_.encode_many(configs))
 
+    def describe(self) -> str:
+        """How the ranking is ordered."""
+        return "Order: predicted normalised score of the learned performance model."
+
     def rank(self, query: np.ndarray, k: int) -> Ranking:
         """The pool ordered by predicted score."""
         mean, std = self.predict_codes(query, self.config_codes_)

@@ -22,6 +22,11 @@ class PortfolioStrategy(Strategy):
     def __init__(self, n_neighbors: int | None = None) -> None:
         self.n_neighbors = n_neighbors
 
+    def describe(self) -> str:
+        """How the ranking is ordered."""
+        over = f"the {self.n_neighbors} nearest datasets" if self.n_neighbors else "all knowledge-base datasets"
+        return f"Order: greedy portfolio - each config adds the most to the best-so-far score across {over}."
+
     def rank(self, query: np.ndarray, k: int) -> Ranking:
         """Greedy portfolio of size ``k``."""
         ctx = self.ctx_

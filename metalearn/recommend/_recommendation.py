@@ -51,7 +51,7 @@ class Recommendation:
     timings : dict
         Seconds spent in meta-features, KB and ranking.
     rationale : str
-        How the strategy ordered the configs (for ``auto``: the recipe it chose on the KB).
+        How the strategy ordered the configs (its ``describe()``; for ``auto`` the recipe chosen on the KB).
 
     Examples
     --------
@@ -103,7 +103,8 @@ class Recommendation:
             if ev:
                 lines.append("   evidence: " + "; ".join(
                     f"{e.score:.3f} on {e.neighbor} (rank {e.rank}/{e.pool_size})" for e in ev))
-        lines.append(self.rationale or _why(self.strategy))
+        if self.rationale:
+            lines.append(self.rationale)
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -119,7 +120,7 @@ class Recommendation:
             ],
             "neighbors": [n.__dict__ for n in self.neighbors],
             "metafeatures": {k: (None if v != v else v) for k, v in self.metafeatures.items()},
-            "timings": self.timings, "kb": self.kb_path, "rationale": self.rationale or _why(self.strategy),
+            "timings": self.timings, "kb": self.kb_path, "rationale": self.rationale,
         }
 
     def to_json(self, **kwargs) -> str:
@@ -149,17 +150,3 @@ def describe_config(config: dict, limit: int = 4) -> str:
             value = config[key]
             parts.append(f"{key}={value:.3g}" if isinstance(value, float) else f"{key}={value}")
     return f"{config['family']}({', '.join(parts)})"
-
-
-def _why(strategy: str) -> str:
-    reasons = {
-        "auto": "Order: the first config has the best blend of the performance model's prediction and its "
-                "scores on the nearest datasets; each next one adds the most to the best-so-far score on "
-                "those datasets, so the list covers different strengths.",
-        "knn": "Order: each nearest dataset contributes its best config in turn, nearest first.",
-        "portfolio": "Order: greedy portfolio - each config adds the most to the best-so-far score across "
-                     "knowledge-base datasets.",
-        "portfolio-knn": "Order: greedy portfolio over the nearest datasets.",
-        "model": "Order: predicted normalised score of the learned performance model.",
-    }
-    return reasons.get(strategy, "")

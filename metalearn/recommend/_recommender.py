@@ -81,9 +81,7 @@ class Recommender:
             nbrs, dist = nearest(ctx, query, 10)
         else:
             nbrs, dist = ranking.neighbors, ranking.neighbor_distances
-        rec = _assemble(dataset, ctx, ranking, nbrs, dist, metafeatures, self.strategy)
-        if hasattr(strat, "describe"):
-            rec = replace(rec, rationale=strat.describe())
+        rec = _assemble(dataset, ctx, ranking, nbrs, dist, metafeatures, self.strategy, strat.describe())
         extra = {"kb_fit": t1 - t0, "rank": time.perf_counter() - t1}
         return _with_timings(rec, {**(timings or {}), **extra}, getattr(self.kb, "path", None))
 
@@ -120,7 +118,7 @@ class Recommender:
 
 
 def _assemble(dataset, ctx: TaskContext, ranking, nbrs: np.ndarray, dist: np.ndarray, metafeatures: dict,
-              strategy: str) -> Recommendation:
+              strategy: str, rationale: str) -> Recommendation:
     from metalearn.recommend._base import similarity_weights, weighted_mean_std
 
     weights = similarity_weights(dist)
@@ -142,7 +140,7 @@ def _assemble(dataset, ctx: TaskContext, ranking, nbrs: np.ndarray, dist: np.nda
         predicted_scores=tuple((float(m), float(s)) for m, s in zip(ranking.scores, ranking.stds)),
         expected_scores=tuple((float(exp_mean[c]), float(exp_std[c])) for c in ranking.indices),
         neighbors=neighbors, evidence=evidence, metafeatures=dict(metafeatures),
-        feature_names=dataset.feature_names, feature_types=dataset.feature_types,
+        feature_names=dataset.feature_names, feature_types=dataset.feature_types, rationale=rationale,
     )
 
 
