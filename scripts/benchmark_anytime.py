@@ -155,11 +155,12 @@ def regret_curve(norm_row: np.ndarray, tried: list[int], ks=KS) -> np.ndarray:
     return np.array([1.0 - best[min(k, len(best)) - 1] for k in ks])
 
 
-def _fingerprint(ctx: TaskContext, seeds: int) -> str:
-    """Identifies a simulation setting: the datasets and pool configs of the context, and the seeds."""
+def _fingerprint(ctx: TaskContext, seeds: int, max_per_family: int | None = None) -> str:
+    """Identifies a simulation setting: the datasets and pool configs of the context, the seeds, the subsample."""
     import hashlib
 
-    text = json.dumps([ctx.task, sorted(ctx.dataset_names), list(ctx.config_ids), seeds, list(KS)])
+    text = json.dumps([ctx.task, sorted(ctx.dataset_names), list(ctx.config_ids), seeds, list(KS)]
+                      + ([max_per_family] if max_per_family else []))
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
@@ -175,19 +176,33 @@ def _read_cache(path: Path | None, fingerprint: str) -> dict:
     return out
 
 
+def held_out_rows(families: np.ndarray, fam: str, max_per_family: int | None, rng: np.random.Generator) -> np.ndarray:
+    """Rows of family ``fam`` to evaluate: all, or at most ``max_per_family`` drawn at random.
+
+    The subsample only picks which held-out datasets are scored; the model is
+    always trained on every dataset of the other families.
+    """
+    held = np.flatnonzero(families == fam)
+    if max_per_family and len(held) > max_per_family:
+        held = np.sort(rng.choice(held, size=max_per_family, replace=False))
+    return held
+
+
 def simulate_task(kb, task: str, seeds: int, min_coverage: float, methods: tuple[str, ...],
-                  cache: Path | None = None) -> dict:
+                  cache: Path | None = None, max_per_family: int | None = None) -> dict:
     """LOFO anytime simulation; with ``cache`` (JSONL) every finished dataset is kept and a rerun resumes."""
     ctx = TaskContext.from_kb(kb, task, min_coverage=min_coverage)
     families = np.asarray(ctx.families)
     print(f"\n## {task}: {ctx.n_datasets} datasets ({len(set(families))} families) x {len(ctx.configs)} pool "
-          f"configs (min_coverage={min_coverage})", flush=True)
-    fingerprint = _fingerprint(ctx, seeds)
+          f"configs (min_coverage={min_coverage}); scoring "
+          f"{'all' if not max_per_family else f'at most {max_per_family} per family'}", flush=True)
+    fingerprint = _fingerprint(ctx, seeds, max_per_family)
+    rng = np.random.default_rng(0)
     done = _read_cache(cache, fingerprint)
     regret = {m: np.full((ctx.n_datasets, len(KS)), np.nan) for m in methods}
     n = min(max(KS), len(ctx.configs))
     for fam in sorted(set(families)):
-        held = np.flatnonzero(families == fam)
+        held = held_out_rows(families, fam, max_per_family, rng)
         if np.sum(families != fam) < 2:
             continue
         todo = [(row, m) for row in held for m in methods if (ctx.dataset_names[row], m) not in done]
@@ -292,6 +307,28 @@ def live_methods(budget: float, seed: int):
     return {"metalearn": ours, "flaml": flaml, "hgb_default": hgb, "optuna_tpe": tpe}
 
 
+def live_datasets(manifest: pd.DataFrame, max_datasets: int, seed: int, min_rows: int = 300,
+                  max_rows: int = 20000) -> list[str]:
+    """Half classification, half regression; one dataset per family; sizes spread over ``[min_rows, max_rows]``.
+
+    One per family (drawn at random) keeps near-duplicate families (62
+    friedman datasets) from filling the sample.
+    """
+    from metalearn.kb import dataset_family
+
+    sized = manifest[(manifest["n_rows"] >= min_rows) & (manifest["n_rows"] <= max_rows)]
+    chosen = []
+    for task, n_task in (("classification", max_datasets - max_datasets // 2), ("regression", max_datasets // 2)):
+        names = sized.index[sized["task"] == task]
+        per_family: dict[str, str] = {}
+        for i in np.random.default_rng(seed).permutation(len(names)):
+            per_family.setdefault(dataset_family(names[i]), names[i])
+        pick = sorted(per_family.values(), key=lambda n: (manifest.loc[n, "n_rows"], n))
+        idx = np.unique(np.linspace(0, len(pick) - 1, min(n_task, len(pick))).round().astype(int))
+        chosen += [pick[i] for i in idx]
+    return chosen
+
+
 def run_live(kb, data_dir: Path, budget: float, max_datasets: int, seed: int, names: list[str] | None) -> None:
     from sklearn.model_selection import train_test_split
 
@@ -300,10 +337,7 @@ def run_live(kb, data_dir: Path, budget: float, max_datasets: int, seed: int, na
     from metalearn.kb import dataset_family
     from metalearn.recommend import Recommender
 
-    manifest = pmlb_manifest(data_dir)
-    chosen = names or [n for n in manifest.sort_values("n_rows").index
-                       if 200 <= manifest.loc[n, "n_rows"] <= 20000][:: max(1, len(manifest) // (2 * max_datasets))]
-    chosen = chosen[:max_datasets]
+    chosen = names or live_datasets(pmlb_manifest(data_dir), max_datasets, seed)
     methods = live_methods(budget, seed)
     rows = []
     for name in chosen:
@@ -363,6 +397,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--budget", type=float, default=60.0, help="live: seconds per method and dataset")
     parser.add_argument("--max-datasets", type=int, default=20)
     parser.add_argument("--output", type=Path, default=None, help="write the simulated summary as JSON")
+    parser.add_argument("--max-per-family", type=int, default=None,
+                        help="simulated: score at most this many held-out datasets per family (random, seed 0); "
+                             "training still uses every other family")
     parser.add_argument("--cache", type=Path, default=None,
                         help="simulated: JSONL of finished datasets; an interrupted run resumes from it")
     args = parser.parse_args(argv)
@@ -374,7 +411,7 @@ def main(argv: list[str] | None = None) -> None:
     methods = tuple(["ours"] + [m for m in args.methods if m != "ours"])
     summary = {}
     for task in args.tasks:
-        regret = simulate_task(kb, task, args.seeds, args.min_coverage, methods, args.cache)
+        regret = simulate_task(kb, task, args.seeds, args.min_coverage, methods, args.cache, args.max_per_family)
         summary[task] = report_simulated(task, regret)
     if args.output:
         args.output.write_text(json.dumps(summary, indent=1))
