@@ -307,37 +307,15 @@ def live_methods(budget: float, seed: int):
     return {"metalearn": ours, "flaml": flaml, "hgb_default": hgb, "optuna_tpe": tpe}
 
 
-def live_datasets(manifest: pd.DataFrame, max_datasets: int, seed: int, min_rows: int = 300,
-                  max_rows: int = 20000) -> list[str]:
-    """Half classification, half regression; one dataset per family; sizes spread over ``[min_rows, max_rows]``.
-
-    One per family (drawn at random) keeps near-duplicate families (62
-    friedman datasets) from filling the sample.
-    """
-    from metalearn.kb import dataset_family
-
-    sized = manifest[(manifest["n_rows"] >= min_rows) & (manifest["n_rows"] <= max_rows)]
-    chosen = []
-    for task, n_task in (("classification", max_datasets - max_datasets // 2), ("regression", max_datasets // 2)):
-        names = sized.index[sized["task"] == task]
-        per_family: dict[str, str] = {}
-        for i in np.random.default_rng(seed).permutation(len(names)):
-            per_family.setdefault(dataset_family(names[i]), names[i])
-        pick = sorted(per_family.values(), key=lambda n: (manifest.loc[n, "n_rows"], n))
-        idx = np.unique(np.linspace(0, len(pick) - 1, min(n_task, len(pick))).round().astype(int))
-        chosen += [pick[i] for i in idx]
-    return chosen
-
-
 def run_live(kb, data_dir: Path, budget: float, max_datasets: int, seed: int, names: list[str] | None) -> None:
     from sklearn.model_selection import train_test_split
 
     from metalearn.data import load_pmlb, pmlb_manifest
     from metalearn.evaluation import get_metric
-    from metalearn.kb import dataset_family
+    from metalearn.kb import dataset_family, family_sample
     from metalearn.recommend import Recommender
 
-    chosen = names or live_datasets(pmlb_manifest(data_dir), max_datasets, seed)
+    chosen = names or family_sample(pmlb_manifest(data_dir), max_datasets, random_state=seed)
     methods = live_methods(budget, seed)
     rows = []
     for name in chosen:

@@ -22,6 +22,7 @@ from metalearn.kb import (
     ReservedList,
     build_local,
     dataset_family,
+    family_sample,
     pmlb_specs,
     snapshot,
     write_manifest,
@@ -198,6 +199,21 @@ def test_families_of_near_copies():
     assert dataset_family("1193_BNG_lowbwt") == "bng"
     assert dataset_family("glass") == dataset_family("prnn_fglass")
     assert dataset_family("mushroom") == "mushroom"
+
+
+def test_family_sample_takes_one_per_family_and_both_tasks():
+    import pandas as pd
+
+    rows = [(f"{i}_fri_c0_{i}_5", "regression", 500 + i) for i in range(30)]
+    rows += [("mushroom", "classification", 8000), ("wine", "classification", 400), ("tiny", "classification", 50),
+             ("analcatdata_a", "classification", 900), ("analcatdata_b", "classification", 950),
+             ("1027_ESL", "regression", 488)]
+    manifest = pd.DataFrame(rows, columns=["name", "task", "n_rows"]).set_index("name")
+    picked = family_sample(manifest, 6, random_state=0)
+    assert picked[:3] == ["wine", picked[1], "mushroom"] and picked[1].startswith("analcatdata")
+    assert len(picked) == 5 and picked[3] == "1027_ESL" and dataset_family(picked[4]) == "friedman"
+    assert "tiny" not in picked  # under min_rows
+    assert family_sample(manifest, 6, random_state=0) == picked
 
 
 def test_shipped_kb_opens_and_is_consistent():

@@ -12,6 +12,7 @@ from metalearn.kb._sources import (
     ReservedList,
     candidate_pool,
     dataset_family,
+    family_sample,
     pmlb_specs,
 )
 from metalearn.kb._store import KBStore
@@ -23,6 +24,7 @@ __all__ = [
     "ConfigRecord",
     "DatasetRecord",
     "DatasetSpec",
+    "family_sample",
     "KBStore",
     "KnowledgeBase",
     "LCDB_LEARNERS",
