@@ -153,11 +153,23 @@ class KBStore:
         frame = pd.read_sql_query(f"SELECT * FROM {name}", self.conn)  # noqa: S608 - name checked above
         for col in ("metafeatures", "config", "fold_scores", "library_versions"):
             if col in frame.columns:
-                frame[col] = [json.loads(v) if isinstance(v, str) else (None if v is None else v)
-                              for v in frame[col]]
+                frame[col] = decode_json_column(frame[col].tolist())
         return frame
 
     def vacuum(self) -> None:
         """Compact the file and leave it in rollback-journal mode (one file, safe to copy)."""
         self.conn.execute("PRAGMA journal_mode=DELETE")
         self.conn.execute("VACUUM")
+
+
+def decode_json_column(values: list) -> list:
+    """Decode a column of JSON texts (None stays None) with one parser call instead of one per row.
+
+    Opening the KB decodes ~50,000 small JSON values; joining them into one
+    array and parsing once is several times faster than ``json.loads`` per row.
+    """
+    if not values:
+        return []
+    if not all(v is None or isinstance(v, str) for v in values):
+        raise KnowledgeBaseError("a JSON column holds a value that is neither text nor NULL")
+    return json.loads("[" + ",".join("null" if v is None else v for v in values) + "]")
