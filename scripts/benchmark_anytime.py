@@ -188,9 +188,24 @@ def held_out_rows(families: np.ndarray, fam: str, max_per_family: int | None, rn
     return held
 
 
+def _fill_from_cache(regret: dict, done: dict, names, rows) -> dict:
+    """Copy cached curves of ``rows`` into ``regret`` (rows without a full set of methods stay NaN)."""
+    for row in rows:
+        if all((names[row], m) in done for m in regret):
+            for m in regret:
+                regret[m][row] = done[(names[row], m)]
+    return regret
+
+
 def simulate_task(kb, task: str, seeds: int, min_coverage: float, methods: tuple[str, ...],
-                  cache: Path | None = None, max_per_family: int | None = None) -> dict:
-    """LOFO anytime simulation; with ``cache`` (JSONL) every finished dataset is kept and a rerun resumes."""
+                  cache: Path | None = None, max_per_family: int | None = None,
+                  shard: tuple[int, int] = (0, 1)) -> dict:
+    """LOFO anytime simulation; with ``cache`` (JSONL) every finished dataset is kept and a rerun resumes.
+
+    ``shard = (i, n)`` computes only every n-th family starting at i (the
+    others are read from the cache when present), so n processes sharing one
+    cache file split the work; a final unsharded run reports the whole table.
+    """
     ctx = TaskContext.from_kb(kb, task, min_coverage=min_coverage)
     families = np.asarray(ctx.families)
     print(f"\n## {task}: {ctx.n_datasets} datasets ({len(set(families))} families) x {len(ctx.configs)} pool "
@@ -201,9 +216,12 @@ def simulate_task(kb, task: str, seeds: int, min_coverage: float, methods: tuple
     done = _read_cache(cache, fingerprint)
     regret = {m: np.full((ctx.n_datasets, len(KS)), np.nan) for m in methods}
     n = min(max(KS), len(ctx.configs))
-    for fam in sorted(set(families)):
+    for f_index, fam in enumerate(sorted(set(families))):
         held = held_out_rows(families, fam, max_per_family, rng)
         if np.sum(families != fam) < 2:
+            continue
+        if f_index % shard[1] != shard[0]:
+            regret = _fill_from_cache(regret, done, ctx.dataset_names, held)
             continue
         todo = [(row, m) for row in held for m in methods if (ctx.dataset_names[row], m) not in done]
         fitted = {}
@@ -378,6 +396,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-per-family", type=int, default=None,
                         help="simulated: score at most this many held-out datasets per family (random, seed 0); "
                              "training still uses every other family")
+    parser.add_argument("--shard", default="0/1",
+                        help="simulated: I/N computes every N-th family from the I-th (processes share --cache)")
     parser.add_argument("--cache", type=Path, default=None,
                         help="simulated: JSONL of finished datasets; an interrupted run resumes from it")
     args = parser.parse_args(argv)
@@ -387,9 +407,13 @@ def main(argv: list[str] | None = None) -> None:
         run_live(kb, args.data_dir, args.budget, args.max_datasets, 0, args.datasets)
         return
     methods = tuple(["ours"] + [m for m in args.methods if m != "ours"])
+    shard = tuple(int(v) for v in args.shard.split("/"))
+    if len(shard) != 2 or not 0 <= shard[0] < shard[1]:
+        parser.error(f"--shard must be I/N with 0 <= I < N, not {args.shard!r}")
     summary = {}
     for task in args.tasks:
-        regret = simulate_task(kb, task, args.seeds, args.min_coverage, methods, args.cache, args.max_per_family)
+        regret = simulate_task(kb, task, args.seeds, args.min_coverage, methods, args.cache, args.max_per_family,
+                               shard)
         summary[task] = report_simulated(task, regret)
     if args.output:
         args.output.write_text(json.dumps(summary, indent=1))

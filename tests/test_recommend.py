@@ -241,3 +241,17 @@ def test_anytime_simulation_resumes_from_its_cache(kb, tmp_path, monkeypatch):
         np.testing.assert_array_equal(first[method], again[method])
     with pytest.raises(AssertionError, match="simulated again"):  # another seed count is another setting
         bench.simulate_task(kb, TASK, 2, 0.9, ("ours", "random"), cache)
+
+    # two shards sharing a cache split the families; the unsharded rerun only reads
+    monkeypatch.undo()
+    shared = tmp_path / "sharded.jsonl"
+    halves = [bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), shared, shard=(i, 2)) for i in (0, 1)]
+    assert len(halves[0]["ours"]) == 6 and len(halves[1]["ours"]) == 12  # 3 families each; the 2nd reads the 1st
+    monkeypatch.setattr(bench, "simulate_dataset", no_more_work)
+    whole = bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), shared)
+    np.testing.assert_array_equal(whole["random"], first["random"])
+    with pytest.raises(AssertionError, match="simulated again"):  # a subsample is another setting
+        bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), shared, max_per_family=1)
+    monkeypatch.undo()
+    one_each = bench.simulate_task(kb, TASK, 1, 0.9, ("random",), None, max_per_family=1)
+    assert len(one_each["random"]) == 6
