@@ -48,6 +48,8 @@ KS = (1, 5, 10, 25, 50)
 TEST_KS = (10, 25)
 WARM = 5
 METHODS = ("ours", "ours_no_prior", "cold_bo", "random", "tpe_cold", "tpe_warm", "knn_bo", "portfolio_bo")
+#: not in the default table: cold BO with the random-forest surrogate (the surrogate choice)
+EXTRA_METHODS = ("cold_bo_rf",)
 
 
 # -- optuna over our space ------------------------------------------------------
@@ -143,7 +145,8 @@ def simulate_dataset(method: str, train: TaskContext, fitted: dict, row_raw: np.
     prior = None
     if method == "ours":
         prior = PoolPrior(TransferPrior.from_context(train, fitted["model"], query), space, pool)
-    opt = BayesianOptimizer(space, prior=prior, candidates=pool, random_state=seed)
+    surrogate = "random_forest" if method == "cold_bo_rf" else "extra_trees"
+    opt = BayesianOptimizer(space, prior=prior, surrogate=surrogate, candidates=pool, random_state=seed)
     first = {"ours": "auto", "ours_no_prior": "auto", "knn_bo": "knn", "portfolio_bo": "portfolio"}.get(method)
     if first is not None:
         opt.enqueue(warm(first))
@@ -387,7 +390,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--min-coverage", type=float, default=0.95)
     parser.add_argument("--tasks", nargs="+", default=["classification", "regression"])
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS + EXTRA_METHODS)
     parser.add_argument("--data-dir", type=Path, default=None, help="run the live benchmark on this PMLB dir")
     parser.add_argument("--datasets", nargs="+", default=None, help="live: these dataset names")
     parser.add_argument("--budget", type=float, default=60.0, help="live: seconds per method and dataset")
