@@ -377,11 +377,18 @@ def report_live(frame: pd.DataFrame, methods: list[str]) -> None:
     print("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
     for _, r in frame.iterrows():
         print("| " + " | ".join(f"{r[c]:.4f}" if c in methods else str(r[c]) for c in cols) + " |")
+    from scipy.stats import binomtest
+
     ranks = frame[methods].rank(axis=1, ascending=False).mean()
-    print("\n| method | mean rank | metalearn win rate vs it |\n|---|---|---|")
+    print("\n| method | mean rank | metalearn win rate vs it | sign test p (one-sided) |\n|---|---|---|---|")
     for m in methods:
-        wins = (frame["metalearn"] > frame[m]).mean() + 0.5 * (frame["metalearn"] == frame[m]).mean()
-        print(f"| {m} | {ranks[m]:.2f} | {'-' if m == 'metalearn' else f'{wins:.0%}'} |")
+        if m == "metalearn":
+            print(f"| {m} | {ranks[m]:.2f} | - | - |")
+            continue
+        won, lost = int((frame["metalearn"] > frame[m]).sum()), int((frame["metalearn"] < frame[m]).sum())
+        wins = (won + 0.5 * (len(frame) - won - lost)) / len(frame)
+        p = binomtest(won, won + lost, alternative="greater").pvalue if won + lost else 1.0
+        print(f"| {m} | {ranks[m]:.2f} | {wins:.0%} ({won}/{lost}) | {p:.3g} |")
 
 
 def main(argv: list[str] | None = None) -> None:
