@@ -50,6 +50,7 @@ WARM = 5
 METHODS = ("ours", "ours_no_prior", "cold_bo", "random", "tpe_cold", "tpe_warm", "knn_bo", "portfolio_bo")
 #: not in the default table: cold BO with the random-forest surrogate (the surrogate choice)
 EXTRA_METHODS = ("cold_bo_rf",)
+COLD_METHODS = ("cold_bo", "random", "tpe_cold", "cold_bo_rf")
 
 
 # -- optuna over our space ------------------------------------------------------
@@ -230,6 +231,7 @@ def simulate_task(kb, task: str, seeds: int, min_coverage: float, methods: tuple
         fitted = {}
         if todo:
             train = ctx.subset(families != fam)
+        if any(m not in COLD_METHODS for _, m in todo):  # cold methods never look at the KB
             fitted = {"auto": make_strategy("auto").fit(train), "knn": KNNStrategy().fit(train),
                       "portfolio": PortfolioStrategy().fit(train), "model": PerformanceModel().fit(train)}
         for row in held:
