@@ -4,7 +4,8 @@ The search space is conditional and mixed (families, categoricals, log
 floats, inactive parameters encoded as ``-1``): tree ensembles handle that
 encoding natively, so the default surrogate is an extra-trees forest whose
 spread across trees is the uncertainty (SMAC's random-forest surrogate with
-randomised splits; see ``docs/optimizer.md`` for the benchmark that chose it).
+randomised splits). ``docs/optimizer.md`` compares it with a random forest on
+the dense KB: no significant difference up to 50 evaluations.
 """
 
 from __future__ import annotations
