@@ -419,7 +419,13 @@ def main(argv: list[str] | None = None) -> None:
         run_live(kb, args.data_dir, args.budget, args.max_datasets, 0, args.datasets)
         return
     methods = tuple(["ours"] + [m for m in args.methods if m != "ours"])
-    shard = tuple(int(v) for v in args.shard.split("/"))
+    for path in (args.cache, args.output):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        shard = tuple(int(v) for v in args.shard.split("/"))
+    except ValueError:
+        shard = ()
     if len(shard) != 2 or not 0 <= shard[0] < shard[1]:
         parser.error(f"--shard must be I/N with 0 <= I < N, not {args.shard!r}")
     summary = {}
