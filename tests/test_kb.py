@@ -14,7 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metalearn.exceptions import KnowledgeBaseError, KnowledgeBaseIntegrityError, KnowledgeBaseVersionError
+from metalearn.exceptions import (
+    InvalidParameterError,
+    KnowledgeBaseError,
+    KnowledgeBaseIntegrityError,
+    KnowledgeBaseVersionError,
+)
 from metalearn.kb import (
     KBStore,
     KnowledgeBase,
@@ -214,6 +219,21 @@ def test_family_sample_takes_one_per_family_and_both_tasks():
     assert len(picked) == 5 and picked[3] == "1027_ESL" and dataset_family(picked[4]) == "friedman"
     assert "tiny" not in picked  # under min_rows
     assert family_sample(manifest, 6, random_state=0) == picked
+    with pytest.raises(InvalidParameterError, match="n >= 1"):
+        family_sample(manifest, 0)
+    with pytest.raises(InvalidParameterError, match="missing"):
+        family_sample(manifest.drop(columns="n_rows"), 4)
+
+
+def test_json_columns_decode_row_by_row_or_refuse():
+    from metalearn.kb._store import decode_json_column
+
+    assert decode_json_column(['{"a": 1}', None, "[1, 2]"]) == [{"a": 1}, None, [1, 2]]
+    assert decode_json_column([]) == []
+    with pytest.raises(KnowledgeBaseError, match="decoded to 3 values"):
+        decode_json_column(["1, 2", "3"])  # would silently shift the rows
+    with pytest.raises(KnowledgeBaseError, match="neither text nor NULL"):
+        decode_json_column([1.5])
 
 
 def test_shipped_kb_opens_and_is_consistent():

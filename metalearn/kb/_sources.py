@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from metalearn.exceptions import InvalidParameterError
 from metalearn.space import get_space
 from metalearn.utils import check_random_state
 
@@ -83,7 +84,19 @@ def family_sample(manifest, n: int, *, random_state: int = 0, min_rows: int = 30
     -------
     list of str
         Classification names first, each task ordered by size.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``n`` below 1, ``min_rows > max_rows``, or a manifest without ``task`` and ``n_rows`` columns.
     """
+    missing = {"task", "n_rows"} - set(getattr(manifest, "columns", ()))
+    if missing:
+        raise InvalidParameterError(f"family_sample needs a manifest DataFrame with columns 'task' and 'n_rows' "
+                                    f"(metalearn.data.pmlb_manifest); missing: {sorted(missing)}")
+    if int(n) < 1 or min_rows > max_rows:
+        raise InvalidParameterError(f"family_sample needs n >= 1 and min_rows <= max_rows, not n={n!r}, "
+                                    f"min_rows={min_rows!r}, max_rows={max_rows!r}")
     sized = manifest[(manifest["n_rows"] >= min_rows) & (manifest["n_rows"] <= max_rows)]
     chosen: list[str] = []
     for task, n_task in (("classification", n - n // 2), ("regression", n // 2)):

@@ -168,8 +168,10 @@ def decode_json_column(values: list) -> list:
     Opening the KB decodes ~50,000 small JSON values; joining them into one
     array and parsing once is several times faster than ``json.loads`` per row.
     """
-    if not values:
-        return []
     if not all(v is None or isinstance(v, str) for v in values):
         raise KnowledgeBaseError("a JSON column holds a value that is neither text nor NULL")
-    return json.loads("[" + ",".join("null" if v is None else v for v in values) + "]")
+    decoded = json.loads("[" + ",".join("null" if v is None else v for v in values) + "]")
+    if len(decoded) != len(values):  # a malformed value such as '1, 2' would shift every later row
+        raise KnowledgeBaseError(f"a JSON column of {len(values)} rows decoded to {len(decoded)} values: "
+                                 "a stored value is not a single JSON value")
+    return decoded
