@@ -56,8 +56,9 @@ def plot_metafeature_space(recommendation, kb=None, ax=None):
     from metalearn.recommend import get_recommender
 
     plt = _pyplot()
-    ctx, _ = get_recommender(kb).fitted(recommendation.task)
-    query = ctx.scaler.transform(recommendation.metafeatures)
+    _, strat = get_recommender(kb).fitted(recommendation.task)
+    ctx = strat.ctx_  # the meta-features the strategy measures similarity with
+    query = strat.scale(recommendation.metafeatures)
     points = np.vstack([ctx.mf, query[None, :]])
     centred = points - points[:-1].mean(axis=0)
     _, _, vt = np.linalg.svd(centred[:-1], full_matrices=False)

@@ -20,6 +20,9 @@ Usage::
     nice -n 10 python scripts/benchmark_anytime.py --kb .work/kb.sqlite --seeds 5
     nice -n 10 python scripts/benchmark_anytime.py --kb .work/kb.sqlite --data-dir ../shared/datasets/pmlb \\
         --budget 60 --max-datasets 20
+    # rerun only our method, the anchors' rows taken from an earlier run's printed output:
+    python scripts/benchmark_anytime.py --kb knowledge_base --data-dir ../shared/datasets/pmlb \
+        --live-methods metalearn --reuse-live earlier_live_output.txt
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from scipy.stats import rankdata, wilcoxon
 
 from metalearn.kb._kb import KnowledgeBase
 from metalearn.optimize import BayesianOptimizer, RandomSearch, TrialResult
-from metalearn.recommend import KNNStrategy, PerformanceModel, PortfolioStrategy, TaskContext, TransferPrior
+from metalearn.recommend import KNNStrategy, PortfolioStrategy, TaskContext, TransferPrior
 from metalearn.recommend._auto import make_strategy
 from metalearn.recommend._simulate import holm
 from metalearn.space import get_space
@@ -130,14 +133,14 @@ def run_optimizer(opt, space, pool: list[dict], scores: np.ndarray, n: int) -> l
     return tried
 
 
-def simulate_dataset(method: str, train: TaskContext, fitted: dict, row_raw: np.ndarray, query: np.ndarray,
+def simulate_dataset(method: str, train: TaskContext, fitted: dict, row_raw: np.ndarray, query: dict,
                      seed: int, n: int) -> list[int]:
-    """Pool indices tried, in order, by ``method`` on one held-out dataset."""
+    """Pool indices tried, in order, by ``method`` on one held-out dataset (``query``: its raw meta-features)."""
     space = get_space(train.task)
     pool = list(train.configs)
 
     def warm(strategy: str) -> list[dict]:
-        return [pool[int(i)] for i in fitted[strategy].rank(query, WARM).indices]
+        return [pool[int(i)] for i in fitted[strategy].rank(fitted[strategy].scale(query), WARM).indices]
 
     if method.startswith("tpe"):
         return run_tpe(space, pool, row_raw, n, seed, warm("auto") if method == "tpe_warm" else [])
@@ -145,7 +148,8 @@ def simulate_dataset(method: str, train: TaskContext, fitted: dict, row_raw: np.
         return run_optimizer(RandomSearch(space, candidates=pool, random_state=seed), space, pool, row_raw, n)
     prior = None
     if method == "ours":
-        prior = PoolPrior(TransferPrior.from_context(train, fitted["model"], query), space, pool)
+        auto = fitted["auto"]  # the prior recommend() hands the optimizer: auto's model and meta-features
+        prior = PoolPrior(TransferPrior.from_context(auto.ctx_, auto.model_, auto.scale(query)), space, pool)
     surrogate = "random_forest" if method == "cold_bo_rf" else "extra_trees"
     opt = BayesianOptimizer(space, prior=prior, surrogate=surrogate, candidates=pool, random_state=seed)
     first = {"ours": "auto", "ours_no_prior": "auto", "knn_bo": "knn", "portfolio_bo": "portfolio"}.get(method)
@@ -233,10 +237,10 @@ def simulate_task(kb, task: str, seeds: int, min_coverage: float, methods: tuple
             train = ctx.subset(families != fam)
         if any(m not in COLD_METHODS for _, m in todo):  # cold methods never look at the KB
             fitted = {"auto": make_strategy("auto").fit(train), "knn": KNNStrategy().fit(train),
-                      "portfolio": PortfolioStrategy().fit(train), "model": PerformanceModel().fit(train)}
+                      "portfolio": PortfolioStrategy().fit(train)}
         for row in held:
             pending = [m for m in methods if (ctx.dataset_names[row], m) not in done]
-            query = train.scaler.transform(ctx.mf_raw.iloc[row].to_dict()) if pending else None
+            query = ctx.mf_raw.iloc[row].to_dict()
             for m in methods:
                 key = (ctx.dataset_names[row], m)
                 if m in pending:
@@ -330,7 +334,25 @@ def live_methods(budget: float, seed: int):
     return {"metalearn": ours, "flaml": flaml, "hgb_default": hgb, "optuna_tpe": tpe}
 
 
-def run_live(kb, data_dir: Path, budget: float, max_datasets: int, seed: int, names: list[str] | None) -> None:
+def read_live_rows(path: Path | None) -> dict[str, dict]:
+    """Per-dataset result rows (the JSON lines a live run prints) of an earlier run, by dataset name."""
+    if path is None:
+        return {}
+    rows = {}
+    for line in path.read_text().splitlines():
+        if line.startswith("{"):
+            row = json.loads(line)
+            rows[row["dataset"]] = row
+    return rows
+
+
+def run_live(kb, data_dir: Path, budget: float, max_datasets: int, seed: int, names: list[str] | None,
+             only: list[str] | None = None, earlier: dict[str, dict] | None = None) -> None:
+    """Live benchmark; with ``only``, the other methods' results are taken from ``earlier`` rows.
+
+    Rerunning only the method that changed keeps the anchors' measurements
+    (same datasets, split and seed) and saves their wall-clock budgets.
+    """
     from sklearn.model_selection import train_test_split
 
     from metalearn.data import load_pmlb, pmlb_manifest
@@ -340,6 +362,10 @@ def run_live(kb, data_dir: Path, budget: float, max_datasets: int, seed: int, na
 
     chosen = names or family_sample(pmlb_manifest(data_dir), max_datasets, random_state=seed)
     methods = live_methods(budget, seed)
+    run = [m for m in methods if not only or m in only]
+    missing = [n for n in chosen if set(methods) - set(run) and n not in (earlier or {})]
+    if missing:
+        raise SystemExit(f"--reuse-live has no earlier row for {missing}; run every method on them")
     rows = []
     for name in chosen:
         ds = load_pmlb(name, data_dir)
@@ -353,7 +379,10 @@ def run_live(kb, data_dir: Path, budget: float, max_datasets: int, seed: int, na
         X_test, y_test = ds.X.iloc[idx_test].reset_index(drop=True), ds.y[idx_test]
         metric = get_metric(None, ds.task)
         row = {"dataset": name, "task": ds.task, "excluded_family": family}
-        for mname, fit_predict in methods.items():
+        for mname in set(methods) - set(run):
+            row[mname], row[f"{mname}_s"] = earlier[name][mname], earlier[name][f"{mname}_s"]
+        for mname in run:
+            fit_predict = methods[mname]
             t0 = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -404,6 +433,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--datasets", nargs="+", default=None, help="live: these dataset names")
     parser.add_argument("--budget", type=float, default=60.0, help="live: seconds per method and dataset")
     parser.add_argument("--max-datasets", type=int, default=20)
+    parser.add_argument("--live-methods", nargs="+", default=None, choices=["metalearn", "flaml", "hgb_default",
+                                                                         "optuna_tpe"],
+                        help="live: run only these methods; the others' rows come from --reuse-live")
+    parser.add_argument("--reuse-live", type=Path, default=None,
+                        help="live: output of an earlier live run (its JSON lines) for the methods not rerun")
     parser.add_argument("--output", type=Path, default=None, help="write the simulated summary as JSON")
     parser.add_argument("--max-per-family", type=int, default=None,
                         help="simulated: score at most this many held-out datasets per family (random, seed 0); "
@@ -416,7 +450,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
     kb = KnowledgeBase.open(args.kb)
     if args.data_dir is not None:
-        run_live(kb, args.data_dir, args.budget, args.max_datasets, 0, args.datasets)
+        run_live(kb, args.data_dir, args.budget, args.max_datasets, 0, args.datasets, args.live_methods,
+                 read_live_rows(args.reuse_live))
         return
     methods = tuple(["ours"] + [m for m in args.methods if m != "ours"])
     for path in (args.cache, args.output):

@@ -83,8 +83,9 @@ def test_normalised_scores_are_zero_to_one_with_failures_at_zero():
 @pytest.mark.parametrize("kind,family", [("wide", "linear"), ("tall", "hist_gradient_boosting")])
 def test_strategies_follow_similar_datasets(ctx, strategy, kind, family):
     query_ds = _dataset(kind, 99)
-    query = ctx.scaler.transform(metalearn.extract_metafeatures(query_ds, groups=["general", "statistical"]).values)
-    ranking = strategy.fit(ctx).rank(query, 3)
+    strategy.fit(ctx)
+    query = strategy.scale(metalearn.extract_metafeatures(query_ds, groups=["general", "statistical"]).values)
+    ranking = strategy.rank(query, 3)
     assert ctx.configs[ranking.indices[0]]["family"] == family
     assert len(set(ranking.indices.tolist())) == 3
     assert np.all((ranking.scores >= -0.05) & (ranking.scores <= 1.05))
@@ -99,7 +100,32 @@ def test_auto_strategy_chooses_its_recipe_by_cross_validation_over_families(ctx)
     assert strat.variant_ == local
     assert strat.selection_[1][1] < strat.selection_[0][1]
     assert set(strat.selection_[0]) == {1, 3, 5, 10}
-    assert AutoStrategy(variants=[global_only]).fit(ctx).selection_ == {}
+    single = AutoStrategy(variants=[global_only], feature_sets={"all": None}).fit(ctx)
+    assert single.selection_ == {} and single.feature_selection_ == {}  # nothing to choose: no inner CV
+
+
+def test_auto_strategy_chooses_the_meta_features_that_tell_the_kinds_apart(ctx):
+    # wide vs tall decides the best family here: the number of features separates them, the class
+    # mean skewness (about 0 for both) does not, so the inner cross-validation must keep the former
+    sets = {"skew": ["MeanSkewnessOfNumericAtts"], "width": ["NumberOfFeatures"], "unknown": ["not_a_metafeature"]}
+    strat = AutoStrategy(variants=[AutoVariant(n_neighbors=3)], feature_sets=sets).fit(ctx)
+    assert set(strat.feature_selection_) == {"skew", "width"}  # a set of unknown names is not a candidate
+    assert strat.feature_set_ == "width" and strat.ctx_.scaler.names == ("NumberOfFeatures",)
+    assert strat.feature_selection_["width"] < strat.feature_selection_["skew"]
+    assert "1 meta-features (width)" in strat.describe()
+    mf = metalearn.extract_metafeatures(_dataset("wide", 98), groups=["general", "statistical"]).values
+    assert strat.scale(mf).shape == (1,)
+    assert ctx.configs[strat.rank(strat.scale(mf), 1).indices[0]]["family"] == "linear"
+    with pytest.raises(metalearn.exceptions.InvalidParameterError, match="feature set"):
+        AutoStrategy(feature_sets={}).fit(ctx)
+
+
+def test_a_subset_of_a_feature_restricted_context_stays_restricted(ctx):
+    narrow = ctx.subset(np.ones(ctx.n_datasets, bool), ["NumberOfFeatures", "NumberOfInstances"])
+    keep = np.arange(narrow.n_datasets) % 3 != 0
+    assert narrow.subset(keep).scaler.names == narrow.scaler.names
+    assert narrow.subset(keep).mf.shape == (keep.sum(), 2)
+    assert ctx.subset(keep).scaler.names == ctx.scaler.names
 
 
 def test_auto_variant_rejects_bad_weights():
@@ -255,3 +281,19 @@ def test_anytime_simulation_resumes_from_its_cache(kb, tmp_path, monkeypatch):
     monkeypatch.undo()
     one_each = bench.simulate_task(kb, TASK, 1, 0.9, ("random",), None, max_per_family=1)
     assert len(one_each["random"]) == 6
+
+
+def test_live_anytime_rerun_reuses_earlier_rows_only_when_it_has_them(kb, tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "benchmark_anytime.py"
+    spec = importlib.util.spec_from_file_location("benchmark_anytime", script)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "live.txt"
+    out.write_text('INFO: some log line\n{"dataset": "a", "flaml": 0.5, "flaml_s": 60.1}\n| a | table |\n')
+    assert bench.read_live_rows(out) == {"a": {"dataset": "a", "flaml": 0.5, "flaml_s": 60.1}}
+    assert bench.read_live_rows(None) == {}
+    with pytest.raises(SystemExit, match="no earlier row for \\['b'\\]"):
+        bench.run_live(kb, tmp_path, 1.0, 2, 0, ["a", "b"], ["metalearn"], bench.read_live_rows(out))

@@ -1,7 +1,7 @@
 """Warm-start recommendation: kNN, greedy portfolio, learned performance model, and their blend."""
 
 from metalearn.recommend._api import get_recommender, recommend
-from metalearn.recommend._auto import DEFAULT_VARIANTS, AutoStrategy, AutoVariant, make_strategy
+from metalearn.recommend._auto import DEFAULT_FEATURE_SETS, DEFAULT_VARIANTS, AutoStrategy, AutoVariant, make_strategy
 from metalearn.recommend._base import Ranking, Strategy
 from metalearn.recommend._context import MetaFeatureScaler, TaskContext, normalise_scores
 from metalearn.recommend._knn import KNNStrategy
@@ -14,6 +14,7 @@ from metalearn.recommend._recommender import Recommender
 __all__ = [
     "AutoStrategy",
     "AutoVariant",
+    "DEFAULT_FEATURE_SETS",
     "DEFAULT_VARIANTS",
     "Evidence",
     "KNNStrategy",

@@ -8,17 +8,23 @@ cross-validation over dataset families of its own KB (never the query's).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from metalearn.exceptions import InvalidParameterError
+from metalearn.metafeatures import AUTOSKLEARN_FEATURES, FLAML_FEATURES
 from metalearn.recommend._base import Ranking, Strategy, greedy_portfolio, similarity_weights, weighted_mean_std
 from metalearn.recommend._context import TaskContext
 from metalearn.recommend._model import PerformanceModel
 
 logger = logging.getLogger(__name__)
+
+#: Candidate meta-feature sets of the auto strategy (None: every meta-feature of the KB).
+DEFAULT_FEATURE_SETS: dict[str, tuple[str, ...] | None] = {
+    "all": None, "flaml-4": FLAML_FEATURES, "autosklearn-37": AUTOSKLEARN_FEATURES,
+}
 
 #: Portfolio sizes whose mean regret the inner cross-validation minimises.
 SELECTION_KS = (1, 3, 5, 10)
@@ -145,7 +151,7 @@ def combine(variant: AutoVariant, norm: np.ndarray, dist: np.ndarray, model_mean
 
 
 class AutoStrategy(Strategy):
-    """Blend, then diversify; the blend is chosen by cross-validation on the KB.
+    """Blend, then diversify; the blend and the meta-features are chosen by cross-validation on the KB.
 
     1. Score every pool config by a weighted sum of the performance model's
        prediction, the neighbours' similarity-weighted mean normalised score
@@ -156,21 +162,31 @@ class AutoStrategy(Strategy):
        datasets), the score breaking ties. Diversity comes from the portfolio
        objective: a config adds value only where the chosen ones are weak.
 
+    Which meta-features define "similar" (neighbours and the performance
+    model's inputs) is chosen too: every meta-feature, FLAML's 4 or
+    auto-sklearn's 37. On the shipped KB the 4 win for classification and
+    all usable ones (74) for regression (see ``docs/benchmarks/zero_shot.md``).
+
     Parameters
     ----------
     variants : sequence of AutoVariant, optional
-        Recipes for steps 1–2 (default :data:`DEFAULT_VARIANTS`). With more
-        than one, ``fit`` scores each by its mean regret at k = 1, 3, 5, 10
-        over ``inner_folds`` folds of KB families (a smaller performance
-        model is refitted on each fold) and takes the first, in the given
-        order, within one standard error of the best
-        (:func:`one_standard_error_choice`). Choosing the first pick
-        and the portfolio separately (by regret@1, then regret@3..10) was
-        tried and was worse in the benchmark: regret@1 alone is too noisy.
+        Recipes for steps 1–2 (default :data:`DEFAULT_VARIANTS`). For each
+        feature set, every recipe is scored by its mean regret at k = 1, 3,
+        5, 10 over ``inner_folds`` folds of KB families (a smaller performance
+        model is refitted on each fold) and the first, in the given order,
+        within one standard error of the best is kept
+        (:func:`one_standard_error_choice`); then the feature set whose kept
+        recipe has the lowest inner regret wins. Choosing the first pick and
+        the portfolio separately (by regret@1, then regret@3..10) was tried
+        and was worse in the benchmark: regret@1 alone is too noisy.
+    feature_sets : mapping of str to sequence of str or None, optional
+        Candidate meta-feature sets by name (None: all of the context's);
+        default :data:`DEFAULT_FEATURE_SETS`. Names absent from the context
+        are ignored, and sets that end up equal are tried once.
     inner_folds : int
         Folds of the selection.
     model : PerformanceModel, optional
-        An already fitted model to reuse.
+        An already fitted model to reuse (then the context's features are used as they are).
     random_state : int
         Seed of the performance models.
 
@@ -178,41 +194,89 @@ class AutoStrategy(Strategy):
     ----------
     variant_ : AutoVariant
         The recipe in use.
+    feature_set_ : str
+        Name of the meta-feature set in use; ``ctx_`` is the context restricted to it.
     selection_ : dict
-        Mean inner-CV regret at each k per candidate index (empty without selection).
+        Mean inner-CV regret at each k per candidate recipe index, for the chosen feature set
+        (empty without selection).
+    feature_selection_ : dict
+        Inner-CV regret (mean over k) of each feature set's kept recipe (empty without selection).
     """
 
     name = "auto"
 
-    def __init__(self, variants: Sequence[AutoVariant] | None = None, inner_folds: int = 3,
+    def __init__(self, variants: Sequence[AutoVariant] | None = None,
+                 feature_sets: Mapping[str, Sequence[str] | None] | None = None, inner_folds: int = 3,
                  model: PerformanceModel | None = None, random_state: int = 0) -> None:
         self.variants = variants
+        self.feature_sets = feature_sets
         self.inner_folds = inner_folds
         self.model = model
         self.random_state = random_state
 
     def fit(self, ctx: TaskContext) -> AutoStrategy:
-        """Choose the recipe, then fit the performance model on the whole context."""
+        """Choose the meta-features and the recipe, then fit the performance model on the whole context."""
         super().fit(ctx)
         variants = tuple(self.variants) if self.variants is not None else DEFAULT_VARIANTS
         if not variants:
             raise InvalidParameterError("AutoStrategy needs at least one variant")
-        self.variant_, self.selection_ = variants[0], {}
-        if len(variants) > 1:
-            self.variant_, self.selection_ = self._select(ctx, variants)
+        candidates = [("context", ctx)] if self.model is not None else self._feature_contexts(ctx)
+        self.feature_set_, self.ctx_ = candidates[0]
+        self.variant_, self.selection_, self.feature_selection_ = variants[0], {}, {}
+        if len(variants) > 1 or len(candidates) > 1:
+            self._select(candidates, variants)
         self.model_ = self.model if self.model is not None else PerformanceModel(
-            random_state=self.random_state).fit(ctx)
-        self.global_mean_ = ctx.norm.mean(axis=0)
+            random_state=self.random_state).fit(self.ctx_)
+        self.global_mean_ = self.ctx_.norm.mean(axis=0)
         return self
 
-    def _select(self, ctx: TaskContext, variants: tuple[AutoVariant, ...]) -> tuple[AutoVariant, dict]:
-        """Inner CV over families, then :func:`one_standard_error_choice` on the mean regret over k = 1..10."""
+    def _feature_contexts(self, ctx: TaskContext) -> list[tuple[str, TaskContext]]:
+        """The context restricted to each candidate feature set (deduplicated, empty ones dropped)."""
+        sets = DEFAULT_FEATURE_SETS if self.feature_sets is None else self.feature_sets
+        if not sets:
+            raise InvalidParameterError("AutoStrategy needs at least one feature set")
+        out: list[tuple[str, TaskContext]] = []
+        seen: set[tuple[str, ...]] = set()
+        everything = np.ones(ctx.n_datasets, dtype=bool)
+        for name, features in sets.items():
+            if features is None:
+                sub = ctx
+            else:
+                known = [f for f in features if f in ctx.scaler.names]
+                sub = ctx.subset(everything, known) if known else None
+            if sub is not None and sub.scaler.names and sub.scaler.names not in seen:
+                seen.add(sub.scaler.names)
+                out.append((name, sub))
+        return out or [("context", ctx)]
+
+    def _select(self, candidates: list[tuple[str, TaskContext]], variants: tuple[AutoVariant, ...]) -> None:
+        """Per feature set the one-standard-error recipe, then the feature set with the lowest inner regret."""
+        best_regret = np.inf
+        for name, fctx in candidates:
+            per_dataset = self._inner_regret(fctx, variants)
+            if per_dataset is None:
+                return
+            mean_over_k = per_dataset.mean(axis=2)
+            choice = one_standard_error_choice(mean_over_k)
+            regret = float(mean_over_k[:, choice].mean())
+            self.feature_selection_[name] = regret
+            if regret < best_regret:
+                best_regret = regret
+                self.feature_set_, self.ctx_, self.variant_ = name, fctx, variants[choice]
+                self.selection_ = {i: dict(zip(SELECTION_KS, r.tolist()))
+                                   for i, r in enumerate(per_dataset.mean(axis=0))}
+        logger.info("auto strategy for %s: %s meta-features (%d), recipe %s, inner-CV regret %.4f",
+                    self.ctx_.task, self.feature_set_, len(self.ctx_.scaler.names), asdict(self.variant_),
+                    best_regret)
+
+    def _inner_regret(self, ctx: TaskContext, variants: tuple[AutoVariant, ...]) -> np.ndarray | None:
+        """Regret (datasets x variants x SELECTION_KS) of each recipe in a cross-validation over families."""
         from sklearn.model_selection import GroupKFold
 
         groups = np.asarray(ctx.families)
         n_splits = min(self.inner_folds, len(set(groups)))
         if n_splits < 2:
-            return variants[0], {}
+            return None
         per_dataset = np.zeros((ctx.n_datasets, len(variants), len(SELECTION_KS)))
         for train_idx, test_idx in GroupKFold(n_splits=n_splits).split(ctx.mf, groups=groups):
             keep = np.zeros(ctx.n_datasets, dtype=bool)
@@ -227,19 +291,19 @@ class AutoStrategy(Strategy):
                 for i, v in enumerate(variants):
                     idx = combine(v, sub.norm, dist, mean, std, global_mean, max(SELECTION_KS)).indices
                     per_dataset[row, i] = [1.0 - ctx.norm[row, idx[:k]].max() for k in SELECTION_KS]
-        best = one_standard_error_choice(per_dataset.mean(axis=2))
-        regret = per_dataset.mean(axis=0)
-        logger.info("auto strategy for %s: %s chosen, inner-CV regret %s", ctx.task, asdict(variants[best]),
-                    np.round(regret[best], 4).tolist())
-        return variants[best], {i: dict(zip(SELECTION_KS, r.tolist())) for i, r in enumerate(regret)}
+        return per_dataset
 
     def describe(self) -> str:
         """How the chosen recipe orders configurations, and how it was chosen."""
-        how = " (recipe chosen by cross-validation over the KB's dataset families)" if self.selection_ else ""
-        return self.variant_.describe() + how
+        n = len(self.ctx_.scaler.names)
+        features = (f" Similarity and the model use {n} meta-features ({self.feature_set_})."
+                    if self.feature_set_ != "context" else "")
+        how = (" (recipe and meta-features chosen by cross-validation over the KB's dataset families)"
+               if self.selection_ else "")
+        return self.variant_.describe() + features + how
 
     def rank(self, query: np.ndarray, k: int) -> Ranking:
-        """Rank the pool for a scaled query with the chosen recipe."""
+        """Rank the pool for a query scaled by :meth:`scale` with the chosen recipe."""
         mean, std = self.model_.predict_codes(query, self.model_.config_codes_)
         return combine(self.variant_, self.ctx_.norm, self.ctx_.distances(query), mean, std, self.global_mean_, k)
 
@@ -292,6 +356,7 @@ def make_strategy(name: str, **kwargs) -> Strategy:
 __all__ = [
     "AutoStrategy",
     "AutoVariant",
+    "DEFAULT_FEATURE_SETS",
     "DEFAULT_VARIANTS",
     "TaskContext",
     "combine",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,6 +42,15 @@ class Strategy(ABC):
         """Learn whatever the strategy needs from the KB context; returns self."""
         self.ctx_ = ctx
         return self
+
+    def scale(self, metafeatures: Mapping[str, float | None]) -> np.ndarray:
+        """A dataset's meta-features scaled into the query vector ``rank`` expects.
+
+        Strategies may use a subset of the context's meta-features (see
+        :class:`~metalearn.recommend.AutoStrategy`), so queries are always
+        scaled by the strategy that ranks them.
+        """
+        return self.ctx_.scaler.transform(metafeatures)
 
     @abstractmethod
     def rank(self, query: np.ndarray, k: int) -> Ranking:

@@ -98,11 +98,14 @@ class TaskContext:
     def subset(self, keep: np.ndarray, features: Sequence[str] | None = None) -> TaskContext:
         """The context on the datasets where ``keep`` is true, with the scaler refitted on them only.
 
-        ``features`` restricts the meta-features used for similarity (ablations, anchors).
+        ``features`` chooses the meta-features used for similarity and by the
+        performance model (ablations, anchors, the auto strategy's feature
+        sets); by default the subset keeps this context's own features, so a
+        context restricted to some features stays restricted.
         """
         keep = np.asarray(keep, dtype=bool)
         mf_raw = self.mf_raw.loc[keep].reset_index(drop=True)
-        scaler = MetaFeatureScaler.fit(mf_raw, features)
+        scaler = MetaFeatureScaler.fit(mf_raw, self.scaler.names if features is None else features)
         names = np.asarray(self.dataset_names, dtype=object)[keep]
         fams = np.asarray(self.families, dtype=object)[keep]
         return TaskContext(

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 ARTIFACT_NAME = "recommender.joblib"
 #: Bump whenever a pickled strategy's attributes change: older artifacts are then refitted.
-ARTIFACT_FORMAT = 3
+ARTIFACT_FORMAT = 4
 
 
 class Recommender:
@@ -60,25 +60,26 @@ class Recommender:
 
     def prior(self, task: str, metafeatures: dict) -> TransferPrior:
         """The transfer prior for a dataset with these meta-features."""
-        ctx, strat = self.fitted(task)
+        _, strat = self.fitted(task)
+        ctx = strat.ctx_  # the strategy's own meta-features (see AutoStrategy)
         model = getattr(strat, "model_", None)
         if model is None:
             from metalearn.recommend._model import PerformanceModel
 
             model = PerformanceModel().fit(ctx)
-        return TransferPrior.from_context(ctx, model, ctx.scaler.transform(metafeatures))
+        return TransferPrior.from_context(ctx, model, strat.scale(metafeatures))
 
     def recommend(self, dataset, metafeatures: dict, k: int = 10, timings: dict | None = None) -> Recommendation:
         """Rank configurations for a validated ``dataset`` whose meta-features are given."""
         t0 = time.perf_counter()
         ctx, strat = self.fitted(dataset.task)
         t1 = time.perf_counter()
-        query = ctx.scaler.transform(metafeatures)
+        query = strat.scale(metafeatures)
         ranking = strat.rank(query, k)
         if len(ranking.neighbors) == 0:
             from metalearn.recommend._base import nearest
 
-            nbrs, dist = nearest(ctx, query, 10)
+            nbrs, dist = nearest(strat.ctx_, query, 10)
         else:
             nbrs, dist = ranking.neighbors, ranking.neighbor_distances
         rec = _assemble(dataset, ctx, ranking, nbrs, dist, metafeatures, self.strategy, strat.describe())

@@ -44,7 +44,7 @@ def strategy_method(make: Callable[[], Strategy], features: tuple[str, ...] | No
         strat = make().fit(ctx)
 
         def rank(_row: int, raw_query: dict, k: int = 10) -> np.ndarray:
-            return strat.rank(ctx.scaler.transform(raw_query), k).indices
+            return strat.rank(strat.scale(raw_query), k).indices
 
         return rank
 
