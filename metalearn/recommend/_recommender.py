@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import pickle
 import time
+import zlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 ARTIFACT_NAME = "recommender.joblib"
 #: Bump whenever a pickled strategy's attributes change: older artifacts are then refitted.
-ARTIFACT_FORMAT = 4
+ARTIFACT_FORMAT = 5
 
 
 class Recommender:
@@ -46,9 +48,12 @@ class Recommender:
         self.min_coverage = min_coverage
         self.strategy_params = dict(strategy_params or {})
         self._fitted: dict[str, tuple[TaskContext, Strategy]] = {}
+        self._packed: dict[str, bytes] = {}  # tasks read from an artifact, unpickled on first use
 
     def fitted(self, task: str) -> tuple[TaskContext, Strategy]:
         """The context and fitted strategy of ``task`` (fitted now if needed)."""
+        if task not in self._fitted and task in self._packed:
+            self._fitted[task] = pickle.loads(zlib.decompress(self._packed.pop(task)))  # noqa: S301 - our artifact
         if task not in self._fitted:
             t0 = time.perf_counter()
             ctx = TaskContext.from_kb(self.kb, task, min_coverage=self.min_coverage)
@@ -87,15 +92,20 @@ class Recommender:
         return _with_timings(rec, {**(timings or {}), **extra}, getattr(self.kb, "path", None))
 
     def save(self, path: str | Path, tasks: tuple[str, ...] = ("classification", "regression")) -> Path:
-        """Fit every task and write the artifact (joblib) with the versions it depends on."""
+        """Fit every task and write the artifact (joblib) with the versions it depends on.
+
+        Each task is pickled and compressed on its own, so a user's first
+        ``recommend`` decompresses only the task it needs (decompression is
+        most of the artifact's load time).
+        """
         import joblib
 
+        packed = {t: zlib.compress(pickle.dumps(self.fitted(t), protocol=pickle.HIGHEST_PROTOCOL), 3) for t in tasks}
         payload = {"format": ARTIFACT_FORMAT, "sklearn": sklearn.__version__, "space_version": SPACE_VERSION,
                    "strategy": self.strategy,
-                   "min_coverage": self.min_coverage, "params": self.strategy_params,
-                   "fitted": {t: self.fitted(t) for t in tasks}}
+                   "min_coverage": self.min_coverage, "params": self.strategy_params, "packed": packed}
         path = Path(path)
-        joblib.dump(payload, path, compress=3)
+        joblib.dump(payload, path)
         return path
 
     @classmethod
@@ -114,7 +124,7 @@ class Recommender:
                 f"{(ARTIFACT_FORMAT, sklearn.__version__, SPACE_VERSION)}"
             )
         rec = cls(kb, payload["strategy"], payload["min_coverage"], payload["params"])
-        rec._fitted = dict(payload["fitted"])
+        rec._packed = dict(payload["packed"])
         return rec
 
 
