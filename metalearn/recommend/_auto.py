@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from types import MappingProxyType
 
 import numpy as np
 
@@ -22,9 +23,9 @@ from metalearn.recommend._model import PerformanceModel
 logger = logging.getLogger(__name__)
 
 #: Candidate meta-feature sets of the auto strategy (None: every meta-feature of the KB).
-DEFAULT_FEATURE_SETS: dict[str, tuple[str, ...] | None] = {
+DEFAULT_FEATURE_SETS: Mapping[str, tuple[str, ...] | None] = MappingProxyType({
     "all": None, "flaml-4": FLAML_FEATURES, "autosklearn-37": AUTOSKLEARN_FEATURES,
-}
+})
 
 #: Portfolio sizes whose mean regret the inner cross-validation minimises.
 SELECTION_KS = (1, 3, 5, 10)
