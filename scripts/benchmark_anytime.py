@@ -240,7 +240,7 @@ def simulate_task(kb, task: str, seeds: int, min_coverage: float, methods: tuple
                       "portfolio": PortfolioStrategy().fit(train)}
         for row in held:
             pending = [m for m in methods if (ctx.dataset_names[row], m) not in done]
-            query = ctx.mf_raw.iloc[row].to_dict()
+            query = ctx.mf_raw.iloc[row].to_dict() if pending else None
             for m in methods:
                 key = (ctx.dataset_names[row], m)
                 if m in pending:

@@ -118,6 +118,8 @@ def test_auto_strategy_chooses_the_meta_features_that_tell_the_kinds_apart(ctx):
     assert ctx.configs[strat.rank(strat.scale(mf), 1).indices[0]]["family"] == "linear"
     with pytest.raises(metalearn.exceptions.InvalidParameterError, match="feature set"):
         AutoStrategy(feature_sets={}).fit(ctx)
+    with pytest.raises(metalearn.exceptions.InvalidParameterError, match="usable meta-feature"):
+        AutoStrategy(feature_sets={"typo": ["NumberOfFeaturez"]}).fit(ctx)  # not a silent fall-back to all
 
 
 def test_a_subset_of_a_feature_restricted_context_stays_restricted(ctx):

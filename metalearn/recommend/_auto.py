@@ -183,7 +183,8 @@ class AutoStrategy(Strategy):
     feature_sets : mapping of str to sequence of str or None, optional
         Candidate meta-feature sets by name (None: all of the context's);
         default :data:`DEFAULT_FEATURE_SETS`. Names absent from the context
-        are ignored, and sets that end up equal are tried once.
+        are ignored, and sets that end up equal are tried once; if no set
+        keeps any usable meta-feature, ``fit`` raises ``InvalidParameterError``.
     inner_folds : int
         Folds of the selection.
     model : PerformanceModel, optional
@@ -248,6 +249,9 @@ class AutoStrategy(Strategy):
             if sub is not None and sub.scaler.names and sub.scaler.names not in seen:
                 seen.add(sub.scaler.names)
                 out.append((name, sub))
+        if not out and ctx.scaler.names:
+            raise InvalidParameterError(f"none of the feature sets {sorted(sets)} names a usable meta-feature of "
+                                        f"this knowledge base (e.g. {list(ctx.scaler.names[:3])})")
         return out or [("context", ctx)]
 
     def _select(self, candidates: list[tuple[str, TaskContext]], variants: tuple[AutoVariant, ...]) -> None:
