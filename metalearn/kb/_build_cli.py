@@ -43,6 +43,29 @@ def _add_publish(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--to", dest="target", default="knowledge_base", help="KB directory (default knowledge_base)")
 
 
+def _add_tidy(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tidy", help="drop reserved datasets (and aliases) from a build; refresh families")
+    p.add_argument("--output", default=DEFAULT_WORK, help=f"SQLite file of a build ({DEFAULT_WORK})")
+    p.add_argument("--reserved", default=DEFAULT_RESERVED, help="CSV of datasets to keep out of the KB")
+
+
+def run_tidy(args: argparse.Namespace) -> int:
+    """Run the ``tidy`` maintenance step on a build."""
+    from metalearn.kb._builder import tidy
+    from metalearn.kb._store import KBStore
+
+    if not Path(args.output).exists():
+        print(f"no build at {args.output}", file=sys.stderr)
+        return 2
+    with KBStore(args.output) as store:
+        out = tidy(store, ReservedList.read(args.reserved))
+        store.vacuum()
+    print(f"reserved datasets dropped: {', '.join(out['reserved_dropped']) or 'none'}")
+    for name, (old, new) in sorted(out["families_changed"].items()):
+        print(f"family of {name}: {old} -> {new}")
+    return 0
+
+
 def _add_metafeatures(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("metafeatures", help="compute missing meta-features of local datasets")
     p.add_argument("--pmlb-dir", required=True)
@@ -121,6 +144,7 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
     _add_local(sub)
     _add_publish(sub)
+    _add_tidy(sub)
     _add_metafeatures(sub)
     _add_lcdb(sub)
     _add_openml(sub)
@@ -190,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_local(args, command)
     if args.command == "metafeatures":
         return run_metafeatures(args)
+    if args.command == "tidy":
+        return run_tidy(args)
     if args.command == "publish":
         return run_publish(args.db, args.target)
     if args.command == "lcdb":

@@ -23,7 +23,7 @@ from metalearn.data import load_dataset
 from metalearn.evaluation import DEFAULT_METRIC, evaluate
 from metalearn.exceptions import KnowledgeBaseError, MetaLearnError
 from metalearn.kb._schema import SCHEMA_VERSION, RunRecord, config_key
-from metalearn.kb._sources import DatasetSpec, ReservedList, candidate_pool, chunked, size_order
+from metalearn.kb._sources import DatasetSpec, ReservedList, candidate_pool, chunked, dataset_family, size_order
 from metalearn.kb._store import KBStore
 from metalearn.space import SPACE_VERSION, get_space
 
@@ -108,6 +108,34 @@ def _prepare_store(store: KBStore, protocol: Protocol, reserved: ReservedList, c
                                "n_openml_ids": len(reserved.openml_ids)},
         "build_command": command,
     })
+
+
+def tidy(store: KBStore, reserved: ReservedList) -> dict:
+    """Bring a built KB in line with the current reserved list and family patterns.
+
+    Drops every dataset the reserved list excludes (by id, name or a
+    same-data alias, see :class:`ReservedList`) with its runs, and re-derives
+    each stored family with :func:`dataset_family`. Families are recorded
+    at build time, so a KB built before a pattern was added keeps the old
+    ones until tidied.
+
+    Returns
+    -------
+    dict
+        ``{"reserved_dropped": [names], "families_changed": {name: [old, new]}}``.
+    """
+    frame = store.table("datasets")
+    reserved_rows = frame.loc[[reserved.excludes(str(n), None if pandas.isna(o) else int(o))
+                               for n, o in zip(frame["name"], frame["openml_id"])]]
+    store.drop_datasets(reserved_rows["id"])
+    kept = frame.loc[~frame["id"].isin(reserved_rows["id"])]
+    new = {int(i): dataset_family(str(n)) for i, n in zip(kept["id"], kept["name"])}
+    changed = {str(n): [str(f), new[int(i)]] for i, n, f in zip(kept["id"], kept["name"], kept["family"])
+               if new[int(i)] != f}
+    store.set_families({i: new[i] for i in new})
+    if len(reserved_rows):
+        logger.info("dropped reserved datasets: %s", ", ".join(map(str, reserved_rows["name"])))
+    return {"reserved_dropped": sorted(map(str, reserved_rows["name"])), "families_changed": changed}
 
 
 def _json(obj: object) -> str:

@@ -13,8 +13,28 @@ from metalearn.exceptions import InvalidParameterError
 from metalearn.space import get_space
 from metalearn.utils import check_random_state
 
+#: Names under which the *same* data (same rows and target) appears in PMLB, OpenML and LCDB:
+#: the reserved list matches through them, so a reserved dataset cannot enter a KB under an alias.
+SAME_DATA: tuple[tuple[str, str], ...] = (
+    (r"^(cmc|contraceptive)$", "cmc"),
+    (r"^(australian|crx|credit_a|buggycrx|credit_approval)$", "credit_approval"),
+    (r"^(autoprice|auto_price)$", "auto_price"),
+    (r"^(satimage|sat|satellite_image)$", "satimage"),
+    (r"^(krkopt|kropt)$", "krkopt"),
+    (r"^(connect_4|connect4)$", "connect_4"),
+    (r"^(diabetes|pima|pima_indians_diabetes)$", "diabetes"),
+    (r"^(mushroom|agaricus_lepiota)$", "mushroom"),
+    (r"^(german|credit_g|statlog_german_credit)$", "credit_g"),
+    (r"^(bupa|liver_disorders?)$", "liver_disorders"),
+    (r"^(house_votes_84|vote)$", "vote"),
+    (r"^(splice|dna)$", "splice"),
+    (r"^(chess|kr_vs_kp)$", "kr_vs_kp"),
+    (r"^(cars|cars1)$", "cars"),
+)
+
 #: Near-copy families among PMLB/OpenML datasets: held out together in leave-one-family-out evaluation.
-FAMILY_PATTERNS: tuple[tuple[str, str], ...] = (
+#: Same-data aliases (:data:`SAME_DATA`) are families too.
+FAMILY_PATTERNS: tuple[tuple[str, str], ...] = SAME_DATA + (
     (r"^fri_c\d", "friedman"),
     (r"^gametes", "gametes"),
     (r"^analcatdata", "analcatdata"),
@@ -28,21 +48,37 @@ FAMILY_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^(led\d+|led24|led7)$", "led"),
     (r"^(heart_.*|hungarian|cleveland.*|statlog_heart|heart)$", "heart"),
     (r"^(colic|horse_colic)$", "colic"),
-    (r"^(mux\d+|parity\d+)$", "boolean_synthetic"),
+    (r"^(mux\d+|parity\d+(\+\d+)?)$", "boolean_synthetic"),
     (r"^(house_\d+\w*|houses?)$", "house"),
     (r"^(cpu_act|cpu_small|cpu)$", "cpu"),
     (r"^(puma\d+\w*)$", "puma"),
     (r"^(kin8nm|kin.*)$", "kin"),
     (r"^(pol|2dplanes|mv)$", "delve_synthetic"),
-    (r"^(chess|kr_vs_kp|krkopt|kropt)$", "chess"),
     (r"^(tic_tac_toe|tictactoe)$", "tic_tac_toe"),
     (r"^(car|car_evaluation)$", "car"),
     (r"^(vowel|vowel_.*)$", "vowel"),
     (r"^(waveform_\d+|waveform)$", "waveform"),
     (r"^(ring|twonorm)$", "delve_gaussian"),
-    (r"^(satimage|sat)$", "satimage"),
     (r"^(letter|letter_.*)$", "letter"),
+    (r"^hill_valley", "hill_valley"),
+    (r"^solar_flare", "solar_flare"),
+    (r"^(spect|spectf)$", "spect"),
+    (r"^(auto|automobile|autos)$", "auto_price"),
 )
+
+
+def _base_name(name: str) -> str:
+    """Normalised name without a leading OpenML id (``1027_ESL`` -> ``esl``)."""
+    return re.sub(r"^\d+_", "", normalise_name(name))
+
+
+def canonical_name(name: str) -> str:
+    """The name the same data goes by in every source (:data:`SAME_DATA`), else the base name."""
+    base = _base_name(name)
+    for pattern, canonical in SAME_DATA:
+        if re.search(pattern, base):
+            return canonical
+    return base
 
 
 def normalise_name(name: str) -> str:
@@ -55,7 +91,7 @@ def dataset_family(name: str) -> str:
 
     A leading OpenML id (``1027_ESL``) is ignored.
     """
-    base = re.sub(r"^\d+_", "", normalise_name(name))
+    base = _base_name(name)
     for pattern, family in FAMILY_PATTERNS:
         if re.search(pattern, base):
             return family
@@ -134,10 +170,10 @@ class ReservedList:
         return cls(frozenset(names), frozenset(ids), str(path))
 
     def excludes(self, name: str, openml_id: int | None = None) -> bool:
-        """Whether a dataset (by name or OpenML id) is reserved."""
-        norm = normalise_name(name)
-        stripped = re.sub(r"^\d+_", "", norm)
-        return norm in self.names or stripped in self.names or (openml_id is not None and openml_id in self.openml_ids)
+        """Whether a dataset is reserved: by OpenML id, or by name up to a leading OpenML id and the
+        aliases of :data:`SAME_DATA` (``contraceptive`` is reserved ``cmc``, ``puma8NH`` is ``225_puma8NH``)."""
+        canonical = {canonical_name(n) for n in self.names}
+        return canonical_name(name) in canonical or (openml_id is not None and openml_id in self.openml_ids)
 
 
 @dataclass(frozen=True)
@@ -220,7 +256,9 @@ def size_order(specs: list[DatasetSpec]) -> list[DatasetSpec]:
 __all__ = [
     "DatasetSpec",
     "ReservedList",
+    "SAME_DATA",
     "candidate_pool",
+    "canonical_name",
     "chunked",
     "dataset_family",
     "normalise_name",

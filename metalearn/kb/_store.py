@@ -139,6 +139,21 @@ class KBStore:
             )
             return self.conn.total_changes - before
 
+    def drop_datasets(self, dataset_ids: Iterable[int]) -> int:
+        """Delete datasets and all their runs in one transaction; returns the datasets deleted."""
+        ids = [(int(i),) for i in dataset_ids]
+        with self.conn:
+            self.conn.executemany("DELETE FROM runs WHERE dataset_id = ?", ids)
+            before = self.conn.total_changes
+            self.conn.executemany("DELETE FROM datasets WHERE id = ?", ids)
+            return self.conn.total_changes - before
+
+    def set_families(self, families: dict[int, str]) -> None:
+        """Replace the stored family of each dataset id in ``families``."""
+        with self.conn:
+            self.conn.executemany("UPDATE datasets SET family = ? WHERE id = ?",
+                                  [(f, int(i)) for i, f in families.items()])
+
     # -- reads ------------------------------------------------------------
     def done_pairs(self, metric: str, source: str) -> set[tuple[int, str]]:
         """(dataset_id, config_id) pairs already evaluated for ``metric`` from ``source``."""

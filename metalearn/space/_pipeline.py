@@ -32,6 +32,7 @@ from sklearn.preprocessing import (
 )
 from sklearn.svm import SVC, SVR
 
+from metalearn.space._binning import QuantileBinner
 from metalearn.space._guards import GuardedClassifier, GuardedRegressor
 
 SVM_MAX_ROWS = 5000
@@ -101,8 +102,9 @@ def _hgb_pipeline(config: dict, dataset, task: str, random_state: int | None) ->
         parts.append(("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
                                             encoded_missing_value=np.nan,
                                             max_categories=ORDINAL_MAX_CATEGORIES), cats))
-    if nums:
-        parts.append(("num", "passthrough", nums))
+    weighted = task == "classification" and config["class_weight"] != "none"
+    if nums:  # weighted binning is slow in scikit-learn 1.6-1.9: bin without weights first (see _binning)
+        parts.append(("num", QuantileBinner(random_state=random_state) if weighted else "passthrough", nums))
     prep = ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
     cls = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
     kwargs = dict(
