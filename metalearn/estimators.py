@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -78,11 +79,12 @@ class _MetaLearnBase(BaseEstimator):
         warm, prior, self.recommendation_, metafeatures = self._warm_start(dataset)
         budget = None
         if self.time_budget is not None:  # the search gets what the warm start left, minus a refit reserve
-            share = 0.75 if self.ensemble else 0.85
-            budget = max(float(self.time_budget) * share - (time.perf_counter() - start), 1.0)
+            budget = max(float(self.time_budget) - (time.perf_counter() - start), 1.0)
         result = optimize(
             dataset, n_trials=self.n_trials, time_budget=budget, metric=self.metric, cv=cv, n_jobs=self.n_jobs,
             warm_start=warm, prior=prior, random_state=self._seed(), verbose=self.verbose,
+            reserve=None if self.time_budget is None else partial(
+                refit_reserve, total=float(self.time_budget), cv=cv, ensemble=bool(self.ensemble)),
         )
         self.history_ = result.history
         if result.best_config is None:
@@ -292,6 +294,26 @@ class MetaLearnRegressor(RegressorMixin, _MetaLearnBase):
     """
 
     _task = "regression"
+
+
+def refit_reserve(history: pd.DataFrame, *, total: float, cv: int, ensemble: bool) -> float:
+    """Seconds the search leaves for the final refit (and ensemble), estimated from its trials so far.
+
+    A refit on all rows costs about one CV fold's share of the best trial
+    (``duration / (cv - 1)``); the Caruana ensemble re-runs cross-validation
+    of the top candidates and refits its members (``cv / (cv - 1)`` times
+    their durations) and is planned for only when that fits in a quarter of
+    the budget (:meth:`_refit` skips it otherwise). A margin of 5 % of the
+    budget plus one second covers the rest.
+    """
+    ok = history.loc[history["status"] == "ok"].sort_values("score", ascending=False)
+    if ok.empty:
+        return 0.05 * total + 1.0
+    folds = max(cv - 1, 1)
+    refit = float(ok["duration"].iloc[0]) / folds
+    top = ok["duration"].head(ENSEMBLE_CANDIDATES)
+    blend = float(top.sum()) * cv / folds if ensemble and len(top) >= 2 else 0.0
+    return refit + (blend if blend <= 0.25 * total else 0.0) + 0.05 * total + 1.0
 
 
 def _effective_cv(dataset, cv) -> int:

@@ -18,16 +18,21 @@ Timing (``--timing``): ``metalearn.recommend()`` end to end on a generated
 10,000 x 100 dataset with the shipped KB (as a user calls it: KB opened and
 fitted recommender loaded on every call), repeated, with the time split.
 
+Noise floor (``--noise-floor``): how low regret@1 can go when the best pool
+config is itself a 3-fold CV estimate (see ``run_noise_floor``).
+
 Usage::
 
     python scripts/benchmark_zero_shot.py --kb knowledge_base
     python scripts/benchmark_zero_shot.py --kb knowledge_base --data-dir DIR --k 3
     python scripts/benchmark_zero_shot.py --kb knowledge_base --timing
+    python scripts/benchmark_zero_shot.py --kb knowledge_base --noise-floor
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -38,6 +43,7 @@ import numpy as np
 from metalearn.kb import KnowledgeBase
 from metalearn.metafeatures import AUTOSKLEARN_FEATURES, FLAML_FEATURES
 from metalearn.recommend import AutoStrategy, KNNStrategy, PerformanceModel, PortfolioStrategy, TaskContext
+from metalearn.recommend._context import normalise_scores
 from metalearn.recommend._simulate import simulate, strategy_method, summarise
 from metalearn.space import get_space
 
@@ -186,6 +192,56 @@ def run_live(kb: KnowledgeBase, data_dir: str, k: int, max_datasets: int | None,
               f"vs RF default: {wins[kind]['random_forest'] / n:.0%} over {len(names)} datasets")
 
 
+def fold_scores(kb: KnowledgeBase, ctx: TaskContext) -> np.ndarray:
+    """The dense runs' per-fold scores: datasets x configs x folds (NaN where a run failed)."""
+    runs = kb.runs.loc[(kb.runs["metric"] == ctx.metric) & (kb.runs["status"] == "ok")]
+    n_folds = int(runs["fold_scores"].map(len).max())
+    out = np.full(ctx.raw.shape + (n_folds,), np.nan)
+    row = {int(d): i for i, d in enumerate(ctx.dataset_ids)}
+    col = {c: j for j, c in enumerate(ctx.config_ids)}
+    for d, c, folds in zip(runs["dataset_id"], runs["config_id"], runs["fold_scores"]):
+        if int(d) in row and c in col and len(folds) == n_folds:
+            out[row[int(d)], col[c]] = folds
+    return out
+
+
+def run_noise_floor(kb: KnowledgeBase, tasks: list[str], min_coverage: float, seed: int = 0) -> None:
+    """How low regret@1 can go when the 'best pool config' is itself measured with CV noise.
+
+    Two estimates per task: (a) *own-data selection*: pick the config with the
+    best score on some CV folds of the held-out dataset itself and score it on
+    the remaining folds (every split), which needs the dataset's own runs; (b) a
+    *perfect predictor of expected scores*: per-fold noise (fold effects removed)
+    is redrawn around each config's mean and the config with the best mean is
+    scored against the redrawn 3-fold means (200 draws).
+    """
+    for task in tasks:
+        ctx = TaskContext.from_kb(kb, task, min_coverage=min_coverage)
+        folds = fold_scores(kb, ctx)
+        n_folds = folds.shape[2]
+        ok = ~np.isnan(folds).any(axis=2)
+        own = []
+        for size in range(1, n_folds):
+            for chosen in itertools.combinations(range(n_folds), size):
+                rest = [f for f in range(n_folds) if f not in chosen]
+                pick = np.nanargmax(np.where(ok, folds[:, :, list(chosen)].mean(axis=2), -np.inf), axis=1)
+                held = normalise_scores(np.where(ok, folds[:, :, rest].mean(axis=2), np.nan))
+                own.append(1 - held[np.arange(len(pick)), pick])
+        mean = np.where(ok, folds.mean(axis=2), np.nan)
+        effect = np.nanmedian(folds - mean[:, :, None], axis=1)
+        resid = folds - mean[:, :, None] - effect[:, None, :]
+        sigma = np.sqrt(np.nansum(resid ** 2, axis=2) / max(n_folds - 1, 1))
+        best = np.nanargmax(mean, axis=1)
+        rng = np.random.default_rng(seed)
+        draws = [normalise_scores(mean + rng.standard_normal(mean.shape) * sigma / np.sqrt(n_folds))
+                 for _ in range(200)]
+        perfect = np.mean([1 - d[np.arange(len(best)), best] for d in draws], axis=0)
+        own_means = [float(np.nanmean(r)) for r in own]
+        print(f"{task} ({ctx.n_datasets} datasets, {n_folds}-fold runs): regret@1 of (a) own-data selection "
+              f"{min(own_means):.3f}-{max(own_means):.3f} over {len(own)} fold splits; "
+              f"(b) perfect predictor of expected scores {np.nanmean(perfect):.3f}")
+
+
 def run_timing(kb_path: str, repeats: int = 5) -> None:
     """Wall time of recommend() on 10k x 100 (classification and regression), median over ``repeats``."""
     from sklearn.datasets import make_classification, make_regression
@@ -222,12 +278,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-datasets", type=int, help="live mode: datasets sampled (default 20)")
     ap.add_argument("--datasets", nargs="+", help="live mode: these dataset names instead of the sample")
     ap.add_argument("--timing", action="store_true", help="time recommend() on a 10k x 100 dataset instead")
+    ap.add_argument("--noise-floor", action="store_true",
+                    help="how low regret@1 can go given the CV noise of the KB's runs, instead")
     args = ap.parse_args(argv)
     if args.timing:
         run_timing(args.kb)
         return 0
     kb = KnowledgeBase.open(args.kb)
-    if args.data_dir:
+    if args.noise_floor:
+        run_noise_floor(kb, args.task or ["classification", "regression"], args.min_coverage)
+    elif args.data_dir:
         run_live(kb, args.data_dir, args.k, args.max_datasets, args.datasets)
     else:
         run_simulation(kb, args.task or ["classification", "regression"], args.min_coverage, args.out)

@@ -20,6 +20,7 @@ from metalearn.optimize import (
     TrialResult,
     blend_prior,
     ensemble_selection,
+    equivalence_key,
     expected_improvement,
     normalise_rows,
     optimize,
@@ -213,3 +214,55 @@ def test_user_kb_is_copy_on_write_and_visible_to_the_reader(tmp_path, iris, spac
     assert kb.metafeature_matrix("classification").iloc[0]["NumberOfInstances"] == 150.0
     perf = kb.performance("classification")
     assert perf.notna().sum().sum() == 1
+
+
+def test_equivalence_key_skips_configs_that_differ_only_in_idle_steps():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
+    y = (X["a"] > 0).astype(int).to_numpy()
+    clean = metalearn.load_dataset((X, y), task="classification")
+    holes = metalearn.load_dataset((X.mask(rng.random(X.shape) < 0.1), y), task="classification")
+    space = get_space("classification")
+    first = dict(space.default("linear"), imputer="mean", encoder="onehot")
+    twin = dict(first, imputer="median", encoder="ordinal")
+    key = equivalence_key(space, clean)
+    assert key(first) == key(twin) and key(first) != key(dict(first, C=0.5))
+    assert equivalence_key(space, holes)(first) != equivalence_key(space, holes)(twin)  # the imputer acts there
+    opt = RandomSearch(space, random_state=0, key=key)
+    opt.enqueue([first, twin])
+    trials = opt.ask(2)
+    assert trials[0].config == first and trials[1].origin == "random"  # the twin was never proposed
+    bo = BayesianOptimizer(space, random_state=0, key=key)
+    for trial in [bo.ask() for _ in range(4)]:
+        bo.tell(trial, TrialResult(score=float(rng.random()), status="ok", duration=0.1))
+    proposed = [key(t.config) for t, _ in bo.trials] + [key(c) for c in [bo.ask().config for _ in range(3)]]
+    assert len(set(proposed)) == len(proposed)
+
+
+def test_reserve_stops_the_search_early_enough_to_keep_it_free():
+    ds = metalearn.load_dataset("sklearn:wine")
+    space = get_space("classification")
+    ok = lambda config: TrialResult(score=0.5, status="ok", duration=0.01)  # noqa: E731
+    seen = []
+
+    def reserve(history):
+        seen.append(len(history))
+        return 3600.0 if len(history) >= 2 else 0.0
+
+    res = optimize(ds, n_trials=None, time_budget=3600, evaluate_fn=ok, reserve=reserve, random_state=0,
+                   optimizer=RandomSearch(space, random_state=0))
+    assert len(res.history) == 2 and seen == [1, 2]  # re-estimated after each trial, stops once it claims all
+
+
+def test_refit_reserve_grows_with_trial_cost_and_drops_an_unaffordable_ensemble():
+    from metalearn.estimators import refit_reserve
+
+    def history(durations):
+        return pd.DataFrame({"status": "ok", "score": np.linspace(1, 0, len(durations)), "duration": durations})
+
+    cheap = refit_reserve(history([1.0] * 6), total=60, cv=5, ensemble=True)
+    assert cheap == pytest.approx(1 / 4 + 5 * 5 / 4 + 3 + 1)
+    assert refit_reserve(history([1.0] * 6), total=60, cv=5, ensemble=False) == pytest.approx(1 / 4 + 4)
+    costly = refit_reserve(history([20.0] * 6), total=60, cv=5, ensemble=True)
+    assert costly == pytest.approx(20 / 4 + 4)  # the ensemble would not fit: only the refit is kept free
+    assert refit_reserve(history([]), total=60, cv=5, ensemble=True) == pytest.approx(4)

@@ -132,3 +132,43 @@ def test_svm_probabilities_with_tiny_classes():
         pipe = space.to_pipeline(space.default("svm"), ds, need_proba=True).fit(ds.X, ds.y)
         proba = pipe.predict_proba(ds.X)
         assert proba.shape == (len(y), 3) and np.allclose(proba.sum(axis=1), 1.0)
+
+
+def test_quantile_binner_bins_continuous_columns_and_keeps_the_rest():
+    from metalearn.space._binning import QuantileBinner
+
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=3000), rng.integers(0, 5, size=3000).astype(float), rng.normal(size=3000)])
+    X[::7, 2] = np.nan
+    binner = QuantileBinner(max_bins=32).fit(X)
+    out = binner.transform(X)
+    assert np.unique(out[:, 0]).size <= 32 and np.array_equal(out[:, 1], X[:, 1])  # few values pass through
+    assert np.array_equal(np.isnan(out[:, 2]), np.isnan(X[:, 2]))
+    order = np.argsort(X[:, 0])
+    assert np.all(np.diff(out[order, 0]) >= 0)  # monotone: trees split the bins as they would the values
+    assert np.abs(np.bincount(out[:, 0].astype(int)) - 3000 / 32).max() < 3000 / 32 * 0.2  # about equal bins
+    assert list(binner.get_feature_names_out(["a", "b", "c"])) == ["a", "b", "c"]
+
+
+def test_class_weighted_boosting_bins_first_and_matches_the_unbinned_model():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from metalearn.space._binning import QuantileBinner
+
+    ds = metalearn.load_dataset("sklearn:breast_cancer")
+    space = get_space("classification")
+    config = dict(space.default("hist_gradient_boosting"), class_weight="balanced")
+    pipe = space.to_pipeline(config, ds, random_state=0).fit(ds.X, ds.y)
+    assert any(isinstance(t, QuantileBinner) for _, t, _ in pipe.named_steps["prep"].transformers_)
+    plain = HistGradientBoostingClassifier(class_weight="balanced", random_state=0).fit(ds.X, ds.y)
+    assert np.mean(pipe.predict(ds.X) == plain.predict(ds.X)) > 0.97
+    unweighted = space.to_pipeline(space.default("hist_gradient_boosting"), ds, random_state=0)
+    assert not any(isinstance(t, QuantileBinner) for _, t, _ in unweighted.named_steps["prep"].transformers)
+
+
+def test_quantile_binner_passes_sklearn_checks():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    from metalearn.space._binning import QuantileBinner
+
+    check_estimator(QuantileBinner(max_bins=16))

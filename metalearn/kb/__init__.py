@@ -1,6 +1,6 @@
 """Knowledge base: schema, SQLite store, offline builders and the online reader."""
 
-from metalearn.kb._builder import Protocol, build_local, evaluate_chunk
+from metalearn.kb._builder import Protocol, build_local, evaluate_chunk, tidy
 from metalearn.kb._kb import KnowledgeBase, default_kb_path
 from metalearn.kb._lcdb import LCDB_LEARNERS, import_lcdb
 from metalearn.kb._openml_mapping import map_setup
@@ -11,6 +11,7 @@ from metalearn.kb._sources import (
     DatasetSpec,
     ReservedList,
     candidate_pool,
+    canonical_name,
     dataset_family,
     family_sample,
     pmlb_specs,
@@ -36,6 +37,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "build_local",
     "candidate_pool",
+    "canonical_name",
     "config_key",
     "dataset_family",
     "default_kb_path",
@@ -45,6 +47,7 @@ __all__ = [
     "map_setup",
     "pmlb_specs",
     "snapshot",
+    "tidy",
     "verify_manifest",
     "write_manifest",
 ]

@@ -7,6 +7,7 @@ protocol gives the same scores serially and in parallel.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -133,6 +134,8 @@ def tidy(store: KBStore, reserved: ReservedList) -> dict:
     changed = {str(n): [str(f), new[int(i)]] for i, n, f in zip(kept["id"], kept["name"], kept["family"])
                if new[int(i)] != f}
     store.set_families({i: new[i] for i in new})
+    earlier = json.loads(store.get_meta("reserved_dropped") or "[]")
+    store.set_meta({"reserved_dropped": sorted(set(earlier) | set(map(str, reserved_rows["name"])))})
     if len(reserved_rows):
         logger.info("dropped reserved datasets: %s", ", ".join(map(str, reserved_rows["name"])))
     return {"reserved_dropped": sorted(map(str, reserved_rows["name"])), "families_changed": changed}

@@ -12,7 +12,7 @@ from metalearn.optimize._acquisition import (
     maximize_acquisition,
     upper_confidence_bound,
 )
-from metalearn.optimize._base import BaseOptimizer, Optimizer, SearchExhaustedError
+from metalearn.optimize._base import BaseOptimizer, Optimizer, SearchExhaustedError, equivalence_key
 from metalearn.optimize._bo import BayesianOptimizer
 from metalearn.optimize._ensemble import EnsembleSelection, ensemble_selection
 from metalearn.optimize._optimize import HISTORY_COLUMNS, OptimizationResult, optimize
@@ -45,6 +45,7 @@ __all__ = [
     "STATUSES",
     "SURROGATES",
     "SearchExhaustedError",
+    "equivalence_key",
     "TablePrior",
     "Trial",
     "TrialResult",

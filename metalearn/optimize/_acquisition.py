@@ -62,7 +62,7 @@ def acquisition_values(kind: str, mean: np.ndarray, std: np.ndarray, best: float
 def maximize_acquisition(score: Callable[[list[dict]], np.ndarray], space: SearchSpace,
                          rng: np.random.Generator, *, incumbents: list[dict], n: int = 1,
                          exclude: set[str] | None = None, n_random: int = 200, n_local_starts: int = 3,
-                         n_local_steps: int = 10) -> list[dict]:
+                         n_local_steps: int = 10, key: Callable[[dict], str] = canonical_json) -> list[dict]:
     """The ``n`` configurations with the highest acquisition found by random + local search.
 
     Parameters
@@ -72,7 +72,9 @@ def maximize_acquisition(score: Callable[[list[dict]], np.ndarray], space: Searc
     incumbents : list of dict
         Best known configurations; their neighbours are scored too.
     exclude : set of str
-        Config ids never to return (already tried or pending).
+        Keys (see ``key``) never to return (already tried or pending).
+    key : callable
+        Configurations with equal keys count as one (default: the config id).
 
     Examples
     --------
@@ -89,13 +91,13 @@ def maximize_acquisition(score: Callable[[list[dict]], np.ndarray], space: Searc
     pool = [space.sample(rng) for _ in range(n_random)]
     for inc in incumbents:
         pool += [space.neighbor(inc, rng) for _ in range(max(5, n_random // (5 * max(len(incumbents), 1))))]
-    pool = _unique(space, pool, exclude)
+    pool = _unique(pool, exclude, key)
     values = score(pool)
     order = np.argsort(-values)
     for start in order[:n_local_starts]:
         config, value = pool[int(start)], float(values[int(start)])
         for _ in range(n_local_steps):
-            moves = _unique(space, [space.neighbor(config, rng) for _ in range(6)], exclude)
+            moves = _unique([space.neighbor(config, rng) for _ in range(6)], exclude, key)
             if not moves:
                 break
             move_values = score(moves)
@@ -107,20 +109,20 @@ def maximize_acquisition(score: Callable[[list[dict]], np.ndarray], space: Searc
             values = np.append(values, value)
     chosen, keys = [], set()
     for i in np.argsort(-values):
-        key = canonical_json(pool[int(i)])
-        if key not in keys:
+        k = key(pool[int(i)])
+        if k not in keys:
             chosen.append(pool[int(i)])
-            keys.add(key)
+            keys.add(k)
         if len(chosen) == n:
             break
     return chosen
 
 
-def _unique(space: SearchSpace, configs: list[dict], exclude: set[str]) -> list[dict]:
+def _unique(configs: list[dict], exclude: set[str], key: Callable[[dict], str]) -> list[dict]:
     out, keys = [], set(exclude)
     for config in configs:
-        key = canonical_json(config)  # configs come from the space itself: no need to re-validate
-        if key not in keys:
-            keys.add(key)
+        k = key(config)  # configs come from the space itself: no need to re-validate
+        if k not in keys:
+            keys.add(k)
             out.append(config)
     return out

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol, overload, runtime_checkable
 
 import numpy as np
 
 from metalearn.exceptions import InvalidParameterError, MetaLearnError
 from metalearn.optimize._trial import Observation, Trial, TrialResult
-from metalearn.space import SearchSpace
+from metalearn.space import SearchSpace, canonical_json
 from metalearn.utils import check_random_state
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,30 @@ class Optimizer(Protocol):
         """Results known from elsewhere (they shape the search but are not trials)."""
 
 
+def equivalence_key(space: SearchSpace, dataset) -> Callable[[dict], str] | None:
+    """A key under which configurations that build the same model on ``dataset`` coincide.
+
+    Without missing values the imputer never acts, and without categorical
+    columns neither does the encoder: configurations differing only there
+    would be evaluated twice for the same score. The key replaces those
+    idle hyperparameters by their family default. None when nothing is idle.
+    """
+    idle = []
+    if dataset.n_missing == 0:
+        idle.append("imputer")
+    if not dataset.columns_of_type("categorical", "text"):
+        idle.append("encoder")
+    if not idle:
+        return None
+    defaults = {family: space.default(family) for family in space.families}
+
+    def key(config: dict) -> str:
+        default = defaults[config["family"]]
+        return canonical_json({k: default[k] if k in idle and k in default else v for k, v in config.items()})
+
+    return key
+
+
 class BaseOptimizer:
     """Shared machinery: subclasses implement :meth:`_suggest`.
 
@@ -54,14 +78,20 @@ class BaseOptimizer:
         Restrict the search to these configurations (e.g. a pre-evaluated
         pool looked up in a table); each is proposed at most once.
     random_state : int, Generator or None
+    key : callable, optional
+        ``config -> str``; configurations with equal keys are proposed once
+        (default: the config id). :func:`equivalence_key` makes one that
+        ignores the hyperparameters a dataset leaves idle.
     """
 
     def __init__(self, space: SearchSpace, *, candidates: list[dict] | None = None,
-                 random_state: int | np.random.Generator | None = None) -> None:
+                 random_state: int | np.random.Generator | None = None,
+                 key: Callable[[dict], str] | None = None) -> None:
         self.space = space
+        self._key = key or space.config_id
         self.rng = check_random_state(random_state)
         self.candidates = None if candidates is None else [space.validate(dict(c)) for c in candidates]
-        self._candidate_ids = None if candidates is None else [space.config_id(c) for c in self.candidates]
+        self._candidate_ids = None if candidates is None else [self._key(c) for c in self.candidates]
         self._queue: deque[dict] = deque()
         self._seen: set[str] = set()
         self._pending: dict[int, Trial] = {}
@@ -72,10 +102,10 @@ class BaseOptimizer:
     # -- warm start ------------------------------------------------------------
     def enqueue(self, configs: Iterable[dict]) -> None:
         """Queue configurations to be asked first (duplicates and seen ones are skipped)."""
-        queued = {self.space.config_id(c) for c in self._queue}
+        queued = {self._key(c) for c in self._queue}
         for config in configs:
             config = self.space.validate(dict(config))
-            key = self.space.config_id(config)
+            key = self._key(config)
             if key not in self._seen and key not in queued:
                 self._queue.append(config)
                 queued.add(key)
@@ -87,7 +117,7 @@ class BaseOptimizer:
             if not isinstance(obs.result, TrialResult):
                 raise InvalidParameterError(f"observe() needs TrialResult results, got {type(obs.result).__name__}")
             config = self.space.validate(dict(obs.config))
-            self._seen.add(self.space.config_id(config))
+            self._seen.add(self._key(config))
             self.observations.append(Observation(config, obs.result))
 
     # -- ask / tell ------------------------------------------------------------
@@ -109,12 +139,12 @@ class BaseOptimizer:
         proposals: list[tuple[dict, str]] = []
         while self._queue and len(proposals) < count:
             config = self._queue.popleft()
-            if self.space.config_id(config) not in self._seen:
+            if self._key(config) not in self._seen:
                 proposals.append((config, "warm-start"))
-                self._seen.add(self.space.config_id(config))
+                self._seen.add(self._key(config))
         if len(proposals) < count:
             for config, origin in self._suggest(count - len(proposals)):
-                key = self.space.config_id(config)
+                key = self._key(config)
                 if key not in self._seen:
                     self._seen.add(key)
                     proposals.append((config, origin))
@@ -181,15 +211,15 @@ class BaseOptimizer:
                 if config["family"] not in fams and len(out) < n:
                     out.append(config)
                     fams.add(config["family"])
-            keys = {self.space.config_id(c) for c in out}
-            return out + [c for c in left if self.space.config_id(c) not in keys][: n - len(out)]
+            keys = {self._key(c) for c in out}
+            return out + [c for c in left if self._key(c) not in keys][: n - len(out)]
         untried = [f for f in self.space.families if f not in tried]
         order = [untried[int(i)] for i in self.rng.permutation(len(untried))]
         out, keys = [], set()
         for _attempt in range(50 * n):
             family = order[len(out)] if len(out) < len(order) else None
             config = self.space.sample(self.rng, family=family)
-            key = self.space.config_id(config)
+            key = self._key(config)
             if key not in self._seen and key not in keys:
                 out.append(config)
                 keys.add(key)

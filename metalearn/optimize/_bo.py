@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import numpy as np
 
@@ -57,8 +58,9 @@ class BayesianOptimizer(BaseOptimizer):
     def __init__(self, space: SearchSpace, *, prior: Prior | None = None, surrogate: str = "extra_trees",
                  acquisition: str = "ei", n_initial: int = 3, prior_n0: float = 10.0,
                  random_fraction: float = 0.0, candidates: list[dict] | None = None,
-                 random_state: int | np.random.Generator | None = None) -> None:
-        super().__init__(space, candidates=candidates, random_state=random_state)
+                 random_state: int | np.random.Generator | None = None,
+                 key: Callable[[dict], str] | None = None) -> None:
+        super().__init__(space, candidates=candidates, random_state=random_state, key=key)
         if surrogate not in SURROGATES:
             raise InvalidParameterError(f"surrogate must be one of {SURROGATES}, not {surrogate!r}")
         if acquisition not in ACQUISITIONS:
@@ -129,6 +131,6 @@ class BayesianOptimizer(BaseOptimizer):
         else:
             order = np.argsort(-y)[:3] if len(y) else []
             chosen = maximize_acquisition(score, self.space, self.rng, incumbents=[configs[int(i)] for i in order],
-                                          n=n, exclude=set(self._seen))
+                                          n=n, exclude=set(self._seen), key=self._key)
         self.prior_weights_.append(self._last_weight)
         return chosen

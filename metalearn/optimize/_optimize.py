@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from metalearn.exceptions import InvalidParameterError
-from metalearn.optimize._base import Optimizer, SearchExhaustedError
+from metalearn.optimize._base import Optimizer, SearchExhaustedError, equivalence_key
 from metalearn.optimize._bo import BayesianOptimizer
 from metalearn.optimize._prior import Prior
 from metalearn.optimize._trial import Observation, Trial, TrialResult
@@ -53,7 +53,8 @@ def optimize(dataset, *, optimizer: Optimizer | None = None, n_trials: int | Non
              warm_start: list[dict] | None = None, prior: Prior | None = None,
              observations: list[Observation] | None = None, random_state: int | None = None,
              verbose: int = 0, isolation: str = "process", max_rows: int | None = 20_000,
-             evaluate_fn: Callable[[dict], TrialResult] | None = None) -> OptimizationResult:
+             evaluate_fn: Callable[[dict], TrialResult] | None = None,
+             reserve: Callable[[pd.DataFrame], float] | None = None) -> OptimizationResult:
     """Search the pipeline space of ``dataset`` for the best configuration.
 
     Parameters
@@ -80,6 +81,10 @@ def optimize(dataset, *, optimizer: Optimizer | None = None, n_trials: int | Non
         ``>0`` shows a progress bar (only on a terminal).
     evaluate_fn : callable, optional
         ``config -> TrialResult`` replacing cross-validation (tests, table lookups).
+    reserve : callable, optional
+        ``history so far -> seconds`` to leave unused at the end of
+        ``time_budget`` (e.g. to refit what was found); re-evaluated after
+        every trial, and running trials are cut before it.
 
     Returns
     -------
@@ -107,7 +112,8 @@ def optimize(dataset, *, optimizer: Optimizer | None = None, n_trials: int | Non
     metric_name = get_metric(metric, dataset.task).name
     space = get_space(dataset.task)
     if optimizer is None:
-        optimizer = BayesianOptimizer(space, prior=prior, random_state=random_state)
+        optimizer = BayesianOptimizer(space, prior=prior, random_state=random_state,
+                                      key=equivalence_key(space, dataset))
     if warm_start:
         optimizer.enqueue(warm_start)
     if observations:
@@ -115,15 +121,17 @@ def optimize(dataset, *, optimizer: Optimizer | None = None, n_trials: int | Non
     start = time.perf_counter()
     seed = 0 if random_state is None else int(random_state)
 
+    kept = _Reserve(reserve)
+
     def run(trial: Trial) -> TrialResult:
         if evaluate_fn is not None:
             return evaluate_fn(trial.config)
-        left = None if time_budget is None else max(time_budget - (time.perf_counter() - start), 1.0)
+        left = None if time_budget is None else max(time_budget - kept.seconds - (time.perf_counter() - start), 1.0)
         res = evaluate(trial.config, dataset, cv=cv, metric=metric_name, time_limit=left, random_state=seed,
                        max_rows=max_rows, isolation=isolation)
         return TrialResult.from_evaluation(res)
 
-    rows = _loop(optimizer, run, n_trials, time_budget, n_jobs, start, verbose)
+    rows = _loop(optimizer, run, n_trials, time_budget, n_jobs, start, verbose, kept)
     history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
     ok = history.loc[history["status"] == "ok"]
     best = ok.loc[ok["score"].idxmax()] if len(ok) else None
@@ -134,15 +142,28 @@ def optimize(dataset, *, optimizer: Optimizer | None = None, n_trials: int | Non
     )
 
 
+class _Reserve:
+    """Seconds to keep free at the end of the budget, recomputed from the history after every trial."""
+
+    def __init__(self, fn: Callable[[pd.DataFrame], float] | None) -> None:
+        self.fn, self.seconds = fn, 0.0
+
+    def update(self, rows: list[tuple]) -> None:
+        if self.fn is not None:
+            self.seconds = max(float(self.fn(pd.DataFrame(rows, columns=list(HISTORY_COLUMNS)))), 0.0)
+
+
 def _loop(optimizer: Optimizer, run: Callable[[Trial], TrialResult], n_trials: int | None,
-          time_budget: float | None, n_jobs: int, start: float, verbose: int) -> list[tuple]:
+          time_budget: float | None, n_jobs: int, start: float, verbose: int,
+          reserve: _Reserve | None = None) -> list[tuple]:
     """Ask/evaluate/tell until a budget is spent or the optimizer runs dry; one history row per trial."""
+    reserve = reserve or _Reserve(None)
     bar = _progress(n_trials, time_budget, verbose)
     rows: list[tuple] = []
     pool = ThreadPoolExecutor(max_workers=n_jobs) if n_jobs > 1 else None
     try:
         while n_trials is None or len(rows) < n_trials:
-            if time_budget is not None and time.perf_counter() - start >= time_budget:
+            if time_budget is not None and time.perf_counter() - start >= time_budget - reserve.seconds:
                 break
             batch = n_jobs if n_trials is None else min(n_jobs, n_trials - len(rows))
             try:
@@ -154,11 +175,12 @@ def _loop(optimizer: Optimizer, run: Callable[[Trial], TrialResult], n_trials: i
             for trial, result in zip(trials, results):
                 optimizer.tell(trial, result)
                 rows.append(_row(trial, result))
-                if bar is not None:
-                    bar.update(1)
-                    done = [r[4] for r in rows if r[5] == "ok"]
-                    if done:
-                        bar.set_postfix(best=f"{max(done):.4f}")
+            reserve.update(rows)
+            if bar is not None:
+                bar.update(len(trials))
+                done = [r[4] for r in rows if r[5] == "ok"]
+                if done:
+                    bar.set_postfix(best=f"{max(done):.4f}")
     finally:
         if pool is not None:
             pool.shutdown(wait=True)

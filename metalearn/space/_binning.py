@@ -44,6 +44,11 @@ class QuantileBinner(TransformerMixin, BaseEstimator):
         self.subsample = subsample
         self.random_state = random_state
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
     def fit(self, X, y=None):
         """Find each column's unweighted quantile bin edges."""
         X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
