@@ -42,8 +42,14 @@ import numpy as np
 
 from metalearn.kb import KnowledgeBase
 from metalearn.metafeatures import AUTOSKLEARN_FEATURES, FLAML_FEATURES
-from metalearn.recommend import AutoStrategy, KNNStrategy, PerformanceModel, PortfolioStrategy, TaskContext
-from metalearn.recommend._context import normalise_scores
+from metalearn.recommend import (
+    AutoStrategy,
+    KNNStrategy,
+    PerformanceModel,
+    PortfolioStrategy,
+    TaskContext,
+    normalise_scores,
+)
 from metalearn.recommend._simulate import simulate, strategy_method, summarise
 from metalearn.space import get_space
 

@@ -266,3 +266,12 @@ def test_refit_reserve_grows_with_trial_cost_and_drops_an_unaffordable_ensemble(
     costly = refit_reserve(history([20.0] * 6), total=60, cv=5, ensemble=True)
     assert costly == pytest.approx(20 / 4 + 4)  # the ensemble would not fit: only the refit is kept free
     assert refit_reserve(history([]), total=60, cv=5, ensemble=True) == pytest.approx(4)
+
+
+def test_reserve_must_be_callable_and_finite():
+    ds = metalearn.load_dataset("sklearn:wine")
+    ok = lambda config: TrialResult(score=0.5, status="ok", duration=0.01)  # noqa: E731
+    with pytest.raises(InvalidParameterError, match="reserve must be a callable"):
+        optimize(ds, n_trials=2, evaluate_fn=ok, reserve=5.0)
+    with pytest.raises(InvalidParameterError, match="finite number of seconds"):
+        optimize(ds, n_trials=2, time_budget=60, evaluate_fn=ok, reserve=lambda history: float("nan"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -172,8 +173,12 @@ class ReservedList:
     def excludes(self, name: str, openml_id: int | None = None) -> bool:
         """Whether a dataset is reserved: by OpenML id, or by name up to a leading OpenML id and the
         aliases of :data:`SAME_DATA` (``contraceptive`` is reserved ``cmc``, ``puma8NH`` is ``225_puma8NH``)."""
-        canonical = {canonical_name(n) for n in self.names}
-        return canonical_name(name) in canonical or (openml_id is not None and openml_id in self.openml_ids)
+        return canonical_name(name) in self._canonical or (openml_id is not None and openml_id in self.openml_ids)
+
+    @cached_property
+    def _canonical(self) -> frozenset[str]:
+        """The reserved names in :func:`canonical_name` form (computed once per list)."""
+        return frozenset(canonical_name(n) for n in self.names)
 
 
 @dataclass(frozen=True)

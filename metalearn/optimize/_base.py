@@ -139,9 +139,10 @@ class BaseOptimizer:
         proposals: list[tuple[dict, str]] = []
         while self._queue and len(proposals) < count:
             config = self._queue.popleft()
-            if self._key(config) not in self._seen:
+            key = self._key(config)
+            if key not in self._seen:
                 proposals.append((config, "warm-start"))
-                self._seen.add(self._key(config))
+                self._seen.add(key)
         if len(proposals) < count:
             for config, origin in self._suggest(count - len(proposals)):
                 key = self._key(config)

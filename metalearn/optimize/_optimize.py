@@ -108,6 +108,8 @@ def optimize(dataset, *, optimizer: Optimizer | None = None, n_trials: int | Non
     _check_positive("n_trials", n_trials, integer=True)
     _check_positive("time_budget", time_budget)
     _check_positive("n_jobs", n_jobs, integer=True)
+    if reserve is not None and not callable(reserve):
+        raise InvalidParameterError(f"reserve must be a callable (history -> seconds) or None, not {reserve!r}")
     dataset = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
     metric_name = get_metric(metric, dataset.task).name
     space = get_space(dataset.task)
@@ -150,7 +152,10 @@ class _Reserve:
 
     def update(self, rows: list[tuple]) -> None:
         if self.fn is not None:
-            self.seconds = max(float(self.fn(pd.DataFrame(rows, columns=list(HISTORY_COLUMNS)))), 0.0)
+            seconds = float(self.fn(pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))))
+            if not math.isfinite(seconds):
+                raise InvalidParameterError(f"reserve() must return a finite number of seconds, got {seconds!r}")
+            self.seconds = max(seconds, 0.0)
 
 
 def _loop(optimizer: Optimizer, run: Callable[[Trial], TrialResult], n_trials: int | None,
