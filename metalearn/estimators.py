@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 FALLBACK_FAMILY_ORDER = ("hist_gradient_boosting", "random_forest", "extra_trees", "linear", "svm", "knn", "mlp")
 WARM_START_MODES = ("auto", "defaults", "none")
 ENSEMBLE_CANDIDATES = 5
+#: Recommended configs tried first when the KB's transfer prior is available; the prior's
+#: adaptive portfolio chooses the next ones (see BayesianOptimizer), the rest of the recommendation
+#: only when no prior is used.
+WARM_START_WITH_PRIOR = 3
 
 
 class _MetaLearnBase(BaseEstimator):
@@ -173,7 +177,7 @@ class _MetaLearnBase(BaseEstimator):
         except KnowledgeBaseError as exc:
             logger.warning("no usable knowledge base (%s); warm-starting from family defaults", exc)
             return defaults, None, None, metafeatures
-        return list(recommendation.configs), prior, recommendation, metafeatures
+        return list(recommendation.configs[:WARM_START_WITH_PRIOR]), prior, recommendation, metafeatures
 
     def _refit(self, dataset, cv: int, start: float) -> None:
         """Fit the best pipeline on all data; replace it by an ensemble when that scores better out of fold."""
@@ -253,7 +257,8 @@ class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
         ``best_config_`` refitted on all the data.
     ensemble_ : EnsembleSelection or None
     history_ : pandas.DataFrame
-        One row per trial: config, score, status, duration, origin (``warm-start``, ``bo``, ``random``) ...
+        One row per trial: config, score, status, duration, origin (``warm-start``, ``portfolio``, ``bo``,
+        ``random``) ...
     recommendation_ : Recommendation or None
     classes_ : ndarray
 

@@ -4,8 +4,9 @@ Simulated (default): leave-one-family-out on the KB datasets evaluated on at
 least ``--min-coverage`` of the pool; the search is restricted to the pool
 and each evaluation is a table lookup. Normalised regret (0 = the pool's
 best on that dataset, 1 = its worst) and mean rank at k evaluations, over
-``--seeds`` seeds, for: ours (warm start + transfer-prior BO), ours without
-the prior, cold BO, random search, Optuna TPE cold and warm (``enqueue_trial``
+``--seeds`` seeds, for: ours (the recommendation's top 3, then the adaptive
+portfolio and transfer-prior BO, as in the estimators), ours without the prior
+(top 5 + cold BO), cold BO, random search, Optuna TPE cold and warm (``enqueue_trial``
 of our top configs), kNN warm start + cold BO (auto-sklearn 1) and a greedy
 portfolio + cold BO (auto-sklearn 2). Wilcoxon signed-rank with Holm
 correction against ours at k = 10 and 25.
@@ -20,6 +21,9 @@ Usage::
     nice -n 10 python scripts/benchmark_anytime.py --kb .work/kb.sqlite --seeds 5
     nice -n 10 python scripts/benchmark_anytime.py --kb .work/kb.sqlite --data-dir ../shared/datasets/pmlb \\
         --budget 60 --max-datasets 20
+    # ablation of ours' two defaults (enqueued configs, portfolio trials) on a third of the families:
+    python scripts/benchmark_anytime.py --kb knowledge_base --seeds 5 --max-per-family 1 --shard 0/3 \
+        --methods ours ours_no_prior ours_w1_p15 ours_w5_p15 ours_w5_p0 --cache .work/ablation.jsonl
     # rerun only our method, the anchors' rows taken from an earlier run's printed output:
     python scripts/benchmark_anytime.py --kb knowledge_base --data-dir ../shared/datasets/pmlb \
         --live-methods metalearn --reuse-live earlier_live_output.txt
@@ -50,9 +54,12 @@ from metalearn.space import get_space
 KS = (1, 5, 10, 25, 50)
 TEST_KS = (10, 25)
 WARM = 5
+WARM_WITH_PRIOR = 3  # = metalearn.estimators.WARM_START_WITH_PRIOR
+#: ours and its ablations of the two defaults: (configs enqueued, BayesianOptimizer.portfolio_trials)
+OURS = {"ours": (WARM_WITH_PRIOR, 25), "ours_w1_p15": (1, 15), "ours_w5_p15": (5, 15), "ours_w5_p0": (5, 0)}
 METHODS = ("ours", "ours_no_prior", "cold_bo", "random", "tpe_cold", "tpe_warm", "knn_bo", "portfolio_bo")
 #: not in the default table: cold BO with the random-forest surrogate (the surrogate choice)
-EXTRA_METHODS = ("cold_bo_rf",)
+EXTRA_METHODS = ("cold_bo_rf", "ours_w1_p15", "ours_w5_p15", "ours_w5_p0")
 COLD_METHODS = ("cold_bo", "random", "tpe_cold", "cold_bo_rf")
 
 
@@ -106,21 +113,6 @@ def run_tpe(space, pool: list[dict], scores: np.ndarray, n: int, seed: int, warm
 
 
 # -- simulated -----------------------------------------------------------------
-class PoolPrior:
-    """A prior evaluated once on the pool and looked up afterwards (the pool never changes)."""
-
-    def __init__(self, prior, space, pool: list[dict]) -> None:
-        mean, std = prior.predict(pool)
-        self._table = {space.config_id(c): (m, s) for c, m, s in zip(pool, mean, std)}
-        self._space, self._prior = space, prior
-
-    def predict(self, configs: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-        rows = [self._table.get(self._space.config_id(c)) for c in configs]
-        if any(r is None for r in rows):
-            return self._prior.predict(configs)
-        return np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
-
-
 def run_optimizer(opt, space, pool: list[dict], scores: np.ndarray, n: int) -> list[int]:
     index = {space.config_id(c): i for i, c in enumerate(pool)}
     tried = []
@@ -139,22 +131,24 @@ def simulate_dataset(method: str, train: TaskContext, fitted: dict, row_raw: np.
     space = get_space(train.task)
     pool = list(train.configs)
 
-    def warm(strategy: str) -> list[dict]:
-        return [pool[int(i)] for i in fitted[strategy].rank(fitted[strategy].scale(query), WARM).indices]
+    def warm(strategy: str, k: int = WARM) -> list[dict]:
+        return [pool[int(i)] for i in fitted[strategy].rank(fitted[strategy].scale(query), k).indices]
 
     if method.startswith("tpe"):
         return run_tpe(space, pool, row_raw, n, seed, warm("auto") if method == "tpe_warm" else [])
     if method == "random":
         return run_optimizer(RandomSearch(space, candidates=pool, random_state=seed), space, pool, row_raw, n)
-    prior = None
-    if method == "ours":
+    prior, (n_warm, portfolio_trials) = None, OURS.get(method, (WARM, 0))
+    if method in OURS:
         auto = fitted["auto"]  # the prior recommend() hands the optimizer: auto's model and meta-features
-        prior = PoolPrior(TransferPrior.from_context(auto.ctx_, auto.model_, auto.scale(query)), space, pool)
+        prior = TransferPrior.from_context(auto.ctx_, auto.model_, auto.scale(query))
     surrogate = "random_forest" if method == "cold_bo_rf" else "extra_trees"
-    opt = BayesianOptimizer(space, prior=prior, surrogate=surrogate, candidates=pool, random_state=seed)
-    first = {"ours": "auto", "ours_no_prior": "auto", "knn_bo": "knn", "portfolio_bo": "portfolio"}.get(method)
+    opt = BayesianOptimizer(space, prior=prior, surrogate=surrogate, candidates=pool, random_state=seed,
+                            portfolio_trials=portfolio_trials)
+    first = "auto" if method in OURS else {"ours_no_prior": "auto", "knn_bo": "knn",
+                                           "portfolio_bo": "portfolio"}.get(method)
     if first is not None:
-        opt.enqueue(warm(first))
+        opt.enqueue(warm(first, n_warm))
     return run_optimizer(opt, space, pool, row_raw, n)
 
 

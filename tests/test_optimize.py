@@ -11,6 +11,7 @@ from metalearn.evaluation import get_metric
 from metalearn.exceptions import InvalidParameterError
 from metalearn.optimize import (
     HISTORY_COLUMNS,
+    AdaptivePrior,
     BayesianOptimizer,
     ForestSurrogate,
     Observation,
@@ -134,8 +135,52 @@ def test_a_good_prior_finds_the_best_config_at_once(space, pool):
     assert opt.prior_weights_[-1] < opt.prior_weights_[0]
 
 
+class _TwoDatasetPortfolio:
+    """An AdaptivePrior over a table of two KB datasets: one favours config 0, the other config 1."""
+
+    def __init__(self, pool):
+        self.pool_configs = tuple(pool)
+        self.table = np.full((2, len(pool)), 0.2)
+        self.table[0, 0], self.table[1, 1], self.table[:, 2] = 1.0, 0.9, 0.5
+        self.conditioned_on = []
+
+    def predict(self, configs):
+        cols = [self.pool_configs.index(c) for c in configs]
+        return self.table[:, cols].mean(axis=0), np.full(len(cols), 0.1)
+
+    def condition(self, configs, scores):
+        self.conditioned_on.append(len(scores))
+        return self
+
+    def portfolio_gains(self, candidates, tried):
+        done = [self.pool_configs.index(c) for c in tried]
+        best = self.table[:, done].max(axis=1) if done else np.zeros(2)
+        cols = [self.pool_configs.index(c) for c in candidates]
+        return 0.5 * np.maximum(self.table[:, cols] - best[:, None], 0).sum(axis=0)
+
+
+def test_adaptive_prior_leads_with_a_greedy_portfolio_then_hands_over(space):
+    pool = space.defaults()
+    prior = _TwoDatasetPortfolio(pool)
+    assert isinstance(prior, AdaptivePrior)
+    opt = BayesianOptimizer(space, prior=prior, candidates=pool, portfolio_trials=2, random_state=0)
+    first_two = opt.ask(2)  # greedy: config 0, then the one that covers the other dataset (1, not the mean-best 2)
+    assert [t.config_id for t in first_two] == [space.config_id(pool[0]), space.config_id(pool[1])]
+    assert {t.origin for t in first_two} == {"portfolio"}
+    for trial in first_two:
+        opt.tell(trial, TrialResult(0.5))
+    assert opt.ask().origin == "bo"  # two finished trials: the acquisition takes over
+    assert prior.conditioned_on == [0, 2]
+    # nothing left to gain in the table: the acquisition decides from the start
+    covered = BayesianOptimizer(space, prior=prior, candidates=pool, random_state=0)
+    covered.observe([(pool[0], TrialResult(0.9)), (pool[1], TrialResult(0.8))])
+    assert covered.ask().origin == "bo"
+    assert BayesianOptimizer(space, prior=prior, candidates=pool, portfolio_trials=0).ask().origin == "bo"
+
+
 def test_bo_validates_its_parameters(space):
-    for kwargs in ({"surrogate": "gp"}, {"acquisition": "pi"}, {"random_fraction": 2.0}, {"prior": object()}):
+    for kwargs in ({"surrogate": "gp"}, {"acquisition": "pi"}, {"random_fraction": 2.0}, {"prior": object()},
+                   {"portfolio_trials": -1}, {"portfolio_trials": 2.5}):
         with pytest.raises(InvalidParameterError):
             BayesianOptimizer(space, **kwargs)
 

@@ -20,6 +20,7 @@ from metalearn.recommend import (
     TaskContext,
     normalise_scores,
 )
+from metalearn.recommend._prior import ranking_loss
 from metalearn.recommend._simulate import holm, regret_at_k, simulate, strategy_method, summarise
 from metalearn.space import SPACE_VERSION
 
@@ -197,6 +198,61 @@ def test_transfer_prior_scores_configs_outside_the_pool(kb):
     assert np.all(std >= 0)
     obs = prior.neighbor_observations(2)
     assert obs and all(0 <= s <= 1 and w > 0 for _, s, w in obs)
+
+
+def test_transfer_prior_conditioning_moves_weight_to_datasets_that_rank_own_results_alike(kb):
+    ds = _dataset("wide", 11)
+    prior = Recommender(kb).prior(TASK, metalearn.extract_metafeatures(ds).values)
+    norm = prior.ctx.norm
+    assert np.isclose(prior.weights.sum(), 1.0)
+    row = int(np.argmin(prior.weights))  # the KB dataset least similar by meta-features
+    cols = [int(c) for c in np.argsort(norm[row])[::4]]  # spread over its ranking
+    configs = [prior.ctx.configs[c] for c in cols]
+    own = norm[row, cols] + 1.0  # own results ordered exactly as that dataset orders them
+    cond = prior.condition(configs, own)
+    assert cond.weights[row] > prior.weights[row] and np.isclose(cond.weights.sum(), 1.0)
+    reverse = prior.condition(configs, -own)
+    assert reverse.weights[row] < prior.weights[row]
+    # fewer than three pool results leave the weights alone; results outside the pool do not count
+    assert np.allclose(prior.condition(configs[:2], own[:2]).weights, prior.weights)
+    outside = metalearn.get_space(TASK).sample(np.random.default_rng(3), family="mlp")
+    assert prior.pool_columns([outside]) == [None]
+    assert np.allclose(prior.condition(configs[:2] + [outside], [*own[:2], 9.0]).weights, prior.weights)
+    # pool predictions follow the re-weighted table
+    mean_before, _ = prior.predict(configs)
+    mean_after, _ = cond.predict(configs)
+    assert np.corrcoef(mean_after, own)[0, 1] > np.corrcoef(mean_before, own)[0, 1]
+
+
+def test_transfer_prior_portfolio_gains(kb):
+    prior = Recommender(kb).prior(TASK, metalearn.extract_metafeatures(_dataset("tall", 5)).values)
+    pool = list(prior.pool_configs)
+    outside = metalearn.get_space(TASK).sample(np.random.default_rng(3), family="mlp")
+    gains = prior.portfolio_gains(pool + [outside], tried=[])
+    assert np.isnan(gains[-1]) and np.all(gains[:-1] > 0)
+    best = int(np.nanargmax(gains))
+    after = prior.portfolio_gains(pool, tried=[pool[best]])
+    assert after[best] == 0 and np.all(after <= gains[:-1] + 1e-12)
+    expected = prior.weights @ np.maximum(prior.ctx.norm - prior.ctx.norm[:, [best]], 0)
+    assert np.allclose(after, expected)
+
+
+def test_ranking_loss_counts_discordant_pairs():
+    table = np.array([[0.1, 0.5, 0.9], [0.9, 0.5, 0.1], [0.5, 0.5, 0.5]])
+    loss, n_pairs = ranking_loss(table, np.array([1.0, 2.0, 3.0]))
+    assert n_pairs == 3 and loss.tolist() == [0.0, 1.0, 0.0]
+    loss, n_pairs = ranking_loss(table, np.array([1.0, 1.0, 3.0]))  # a tie among own results is no pair
+    assert n_pairs == 2 and loss.tolist() == [0.0, 1.0, 0.0]
+
+
+def test_estimator_warm_starts_from_the_recommendation_then_the_adaptive_portfolio(kb_path):
+    ds = _dataset("wide", 21)
+    clf = metalearn.MetaLearnClassifier(n_trials=6, cv=2, kb=kb_path, ensemble=False, random_state=0)
+    clf.fit(ds.X, ds.y)
+    origins = list(clf.history_["origin"])
+    assert origins[:3] == ["warm-start"] * 3 and origins[3:] == ["portfolio"] * 3
+    assert [c["family"] for c in clf.history_["config"][:3]] == ["linear"] * 3  # wide data: linear first
+    assert len(clf.recommendation_.configs) == 3
 
 
 def test_bad_k_and_strategy_are_clear_errors(kb):

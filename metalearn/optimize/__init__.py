@@ -17,6 +17,7 @@ from metalearn.optimize._bo import BayesianOptimizer
 from metalearn.optimize._ensemble import EnsembleSelection, ensemble_selection
 from metalearn.optimize._optimize import HISTORY_COLUMNS, OptimizationResult, optimize
 from metalearn.optimize._prior import (
+    AdaptivePrior,
     Prior,
     TablePrior,
     blend_prior,
@@ -40,6 +41,7 @@ __all__ = [
     "Observation",
     "OptimizationResult",
     "Optimizer",
+    "AdaptivePrior",
     "Prior",
     "RandomSearch",
     "STATUSES",

@@ -42,6 +42,26 @@ class Prior(Protocol):
         """Mean and standard deviation per configuration, in normalised units."""
 
 
+@runtime_checkable
+class AdaptivePrior(Prior, Protocol):
+    """A prior that learns from the dataset's own results and knows a table of pool configurations.
+
+    The optimizer conditions it on the own results before each suggestion and,
+    for its first trials, picks pool configurations by their expected gain over
+    the ones tried (an adaptive portfolio; see :class:`BayesianOptimizer`).
+    """
+
+    def condition(self, configs: list[dict], scores: np.ndarray) -> AdaptivePrior:
+        """The prior updated with own results."""
+
+    def portfolio_gains(self, candidates: list[dict], tried: list[dict]) -> np.ndarray:
+        """Expected gain of each candidate over the tried ones (NaN where unknown)."""
+
+    @property
+    def pool_configs(self) -> tuple[dict, ...]:
+        """The configurations the prior has a table for."""
+
+
 def prior_weight(n_own: int, rho: float, n0: float) -> float:
     """Weight of the prior after ``n_own`` own observations with reliability ``rho``.
 

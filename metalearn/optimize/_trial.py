@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 #: Where a trial's configuration came from.
-ORIGINS: tuple[str, ...] = ("warm-start", "bo", "random", "prior")
+ORIGINS: tuple[str, ...] = ("warm-start", "portfolio", "bo", "random")
 
 #: How an evaluation ended.
 STATUSES: tuple[str, ...] = ("ok", "failed", "timeout")
@@ -22,9 +22,10 @@ class Trial:
         Position in the optimizer's sequence of suggestions (0-based).
     config : dict
         A configuration of the optimizer's search space.
-    origin : {"warm-start", "bo", "random"}
-        ``warm-start`` for enqueued configurations, ``bo`` when the surrogate
-        chose it, ``random`` for random (initial or exploration) draws.
+    origin : {"warm-start", "portfolio", "bo", "random"}
+        ``warm-start`` for enqueued configurations, ``portfolio`` when an
+        adaptive prior's portfolio chose it, ``bo`` when the surrogate chose
+        it, ``random`` for random (initial or exploration) draws.
     config_id : str
         Canonical key of ``config`` (see :meth:`SearchSpace.config_id`).
 

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from metalearn.exceptions import InvalidParameterError
-from metalearn.optimize import Observation, SearchExhaustedError, Trial, TrialResult
+from metalearn.optimize import ORIGINS, Observation, SearchExhaustedError, Trial, TrialResult
 from metalearn.space import get_space
 
 
@@ -59,7 +59,7 @@ class OptimizerSuite:
             assert isinstance(t, Trial)
             assert space.validate(t.config) is t.config
             assert t.config_id == space.config_id(t.config)
-            assert t.origin in ("warm-start", "bo", "random")
+            assert t.origin in ORIGINS
 
     def test_never_proposes_a_configuration_twice(self, make_optimizer, space):
         opt = make_optimizer(space, random_state=1)
