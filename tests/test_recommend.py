@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import numpy as np
@@ -18,6 +19,7 @@ from metalearn.recommend import (
     PortfolioStrategy,
     Recommender,
     TaskContext,
+    TransferPrior,
     normalise_scores,
 )
 from metalearn.recommend._prior import ranking_loss
@@ -235,14 +237,21 @@ def test_transfer_prior_portfolio_gains(kb):
     assert after[best] == 0 and np.all(after <= gains[:-1] + 1e-12)
     expected = prior.weights @ np.maximum(prior.ctx.norm - prior.ctx.norm[:, [best]], 0)
     assert np.allclose(after, expected)
+    direct = TransferPrior(prior.model, prior.query, prior.ctx)  # built without from_context
+    assert np.allclose(direct.predict(pool[:4])[0], prior.predict(pool[:4])[0])
 
 
-def test_ranking_loss_counts_discordant_pairs():
+def test_ranking_loss_counts_discordant_pairs(monkeypatch):
     table = np.array([[0.1, 0.5, 0.9], [0.9, 0.5, 0.1], [0.5, 0.5, 0.5]])
     loss, n_pairs = ranking_loss(table, np.array([1.0, 2.0, 3.0]))
     assert n_pairs == 3 and loss.tolist() == [0.0, 1.0, 0.0]
     loss, n_pairs = ranking_loss(table, np.array([1.0, 1.0, 3.0]))  # a tie among own results is no pair
     assert n_pairs == 2 and loss.tolist() == [0.0, 1.0, 0.0]
+    rng = np.random.default_rng(0)
+    big, own = rng.random((50, 30)), rng.random(30)
+    whole = ranking_loss(big, own)[0]
+    monkeypatch.setattr(importlib.import_module("metalearn.recommend._prior"), "CHUNK_CELLS", 2000)  # 2 rows a chunk
+    assert np.allclose(ranking_loss(big, own)[0], whole)
 
 
 def test_estimator_warm_starts_from_the_recommendation_then_the_adaptive_portfolio(kb_path):

@@ -23,6 +23,8 @@ from metalearn.space import get_space
 
 #: Number of nearest KB datasets whose median distance sets the similarity kernel's width.
 KERNEL_NEIGHBORS = 10
+#: Cells of the temporary array :func:`ranking_loss` builds at once (about 32 MB of float64).
+CHUNK_CELLS = 4_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,19 +67,15 @@ class TransferPrior:
     dataset_weights: np.ndarray | None = None
     _pool: dict = field(default_factory=dict, repr=False)
 
+    def __post_init__(self) -> None:
+        if not self._pool:  # built once; copies made by condition() share it
+            object.__setattr__(self, "_pool", _pool_table(self.ctx, self.model, self.query))
+
     @classmethod
     def from_context(cls, ctx: TaskContext, model: PerformanceModel, query: np.ndarray,
                      n_neighbors: int = 10, **params) -> TransferPrior:
         """Prior for the dataset with scaled meta-features ``query`` (``params``: see the class)."""
-        query = np.asarray(query, dtype=float)
-        space = get_space(ctx.task)
-        model_mean, model_std = model.predict_configs(query, list(ctx.configs))
-        dist = ctx.distances(query)
-        near = np.sort(dist)[:KERNEL_NEIGHBORS] - dist.min()
-        width = max(float(np.median(near)), 1e-6)
-        pool = {"index": {space.config_id(c): i for i, c in enumerate(ctx.configs)}, "space": space,
-                "model_mean": model_mean, "model_std": model_std, "log_similarity": -(dist - dist.min()) / width}
-        return cls(model=model, query=query, ctx=ctx, n_neighbors=n_neighbors, _pool=pool, **params)
+        return cls(model=model, query=np.asarray(query, dtype=float), ctx=ctx, n_neighbors=n_neighbors, **params)
 
     @property
     def weights(self) -> np.ndarray:
@@ -194,9 +192,25 @@ def ranking_loss(table: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, int
     n_pairs = int((own > 0).sum())
     if n_pairs == 0:
         return np.zeros(table.shape[0]), 0
-    kb = np.sign(table[:, :, None] - table[:, None, :])
-    discordant = ((kb * own[None]) < 0).sum(axis=(1, 2)) / 2
+    discordant = np.empty(table.shape[0])
+    step = max(1, CHUNK_CELLS // max(1, own.size))  # rows per chunk, bounding the (rows x n x n) temporary
+    for start in range(0, table.shape[0], step):
+        part = table[start:start + step]
+        kb = np.sign(part[:, :, None] - part[:, None, :])
+        discordant[start:start + step] = ((kb * own[None]) < 0).sum(axis=(1, 2)) / 2
     return discordant / n_pairs, n_pairs
+
+
+def _pool_table(ctx: TaskContext, model: PerformanceModel, query: np.ndarray) -> dict:
+    """Lookup of pool configurations, the model's prediction for each and the similarity kernel."""
+    query = np.asarray(query, dtype=float)
+    space = get_space(ctx.task)
+    model_mean, model_std = model.predict_configs(query, list(ctx.configs))
+    dist = ctx.distances(query)
+    near = np.sort(dist)[:KERNEL_NEIGHBORS] - dist.min()
+    width = max(float(np.median(near)), 1e-6)
+    return {"index": {space.config_id(c): i for i, c in enumerate(ctx.configs)}, "space": space,
+            "model_mean": model_mean, "model_std": model_std, "log_similarity": -(dist - dist.min()) / width}
 
 
 def _softmax(log_w: np.ndarray) -> np.ndarray:
