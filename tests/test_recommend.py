@@ -239,6 +239,9 @@ def test_transfer_prior_portfolio_gains(kb):
     assert np.allclose(after, expected)
     direct = TransferPrior(prior.model, prior.query, prior.ctx)  # built without from_context
     assert np.allclose(direct.predict(pool[:4])[0], prior.predict(pool[:4])[0])
+    for bad in ({"agreement": -1.0}, {"model_share": 1.5}, {"agreement": float("nan")}):
+        with pytest.raises(metalearn.exceptions.InvalidParameterError, match="TransferPrior needs"):
+            TransferPrior(prior.model, prior.query, prior.ctx, **bad)
 
 
 def test_ranking_loss_counts_discordant_pairs(monkeypatch):

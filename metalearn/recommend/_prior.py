@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from metalearn.exceptions import InvalidParameterError
 from metalearn.recommend._base import nearest, similarity_weights
 from metalearn.recommend._context import TaskContext
 from metalearn.recommend._model import PerformanceModel
@@ -68,6 +69,9 @@ class TransferPrior:
     _pool: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        if not (np.isfinite(self.agreement) and self.agreement >= 0) or not 0.0 <= self.model_share <= 1.0:
+            raise InvalidParameterError(f"TransferPrior needs agreement >= 0 and model_share in [0, 1], not "
+                                        f"{self.agreement!r} / {self.model_share!r}")
         if not self._pool:  # built once; copies made by condition() share it
             object.__setattr__(self, "_pool", _pool_table(self.ctx, self.model, self.query))
 
