@@ -238,9 +238,11 @@ class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
     kb : None, path, KnowledgeBase or Recommender
         Knowledge base for the recommendation and the transfer prior (None: the shipped one).
     warm_start : {"auto", "defaults", "none"} or list of dict
-        ``auto`` recommends from the KB (family defaults when it has no data),
-        ``defaults`` tries every family's default first, ``none`` starts cold,
-        a list gives the configurations to try first.
+        ``auto`` tries the KB's top 3 recommendations first, then lets the KB's
+        adaptive portfolio pick (up to 25 trials) before Bayesian optimisation
+        takes over (family defaults when the KB has no data); ``defaults`` tries
+        every family's default first, ``none`` starts cold, a list gives the
+        configurations to try first.
     ensemble : bool
         Replace the best pipeline by a Caruana ensemble of the top ones when
         it scores better out of fold.
