@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata, wilcoxon
 
+from metalearn.estimators import WARM_START_WITH_PRIOR
 from metalearn.kb._kb import KnowledgeBase
 from metalearn.optimize import BayesianOptimizer, RandomSearch, TrialResult
 from metalearn.recommend import KNNStrategy, PortfolioStrategy, TaskContext, TransferPrior
@@ -54,9 +55,8 @@ from metalearn.space import get_space
 KS = (1, 5, 10, 25, 50)
 TEST_KS = (10, 25)
 WARM = 5
-WARM_WITH_PRIOR = 3  # = metalearn.estimators.WARM_START_WITH_PRIOR
 #: ours and its ablations of the two defaults: (configs enqueued, BayesianOptimizer.portfolio_trials)
-OURS = {"ours": (WARM_WITH_PRIOR, 25), "ours_w1_p15": (1, 15), "ours_w5_p15": (5, 15), "ours_w5_p0": (5, 0)}
+OURS = {"ours": (WARM_START_WITH_PRIOR, 25), "ours_w1_p15": (1, 15), "ours_w5_p15": (5, 15), "ours_w5_p0": (5, 0)}
 METHODS = ("ours", "ours_no_prior", "cold_bo", "random", "tpe_cold", "tpe_warm", "knn_bo", "portfolio_bo")
 #: not in the default table: cold BO with the random-forest surrogate (the surrogate choice)
 EXTRA_METHODS = ("cold_bo_rf", "ours_w1_p15", "ours_w5_p15", "ours_w5_p0")

@@ -114,16 +114,17 @@ class BayesianOptimizer(BaseOptimizer):
         else:
             left = [c for c in prior.pool_configs if self._key(c) not in self._seen]
         tried = list(done) + [t.config for t in self._pending.values()]
+        mean = prior.predict(left)[0] if left else np.empty(0)  # the tie-break; it does not change between picks
         picks: list[dict] = []
         while left and len(picks) < n:
             gains = prior.portfolio_gains(left, tried + picks)
             if not np.any(np.nan_to_num(gains, nan=0.0) > 1e-9):
                 break
-            mean = prior.predict(left)[0]
             order = np.lexsort((-mean, -np.round(np.nan_to_num(gains, nan=-1.0), 12)))
             pick = self.space.validate(dict(left[int(order[0])]))
             picks.append(pick)
-            left = [c for c in left if self._key(c) != self._key(pick)]  # and its equivalents
+            keep = [self._key(c) != self._key(pick) for c in left]  # drop the pick and its equivalents
+            left, mean = [c for c, k in zip(left, keep) if k], mean[np.array(keep, dtype=bool)]
             self.prior_weights_.append(1.0)
         return picks
 

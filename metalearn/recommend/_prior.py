@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from metalearn.exceptions import InvalidParameterError
-from metalearn.recommend._base import nearest, similarity_weights
+from metalearn.recommend._base import nearest, similarity_weights, weighted_mean_std
 from metalearn.recommend._context import TaskContext
 from metalearn.recommend._model import PerformanceModel
 from metalearn.space import get_space
@@ -114,10 +114,8 @@ class TransferPrior:
             mean[~known], std[~known] = self.model.predict_configs(self.query, others)
         if known.any():
             idx = np.array([c for c in cols if c is not None])
-            values = self.ctx.norm[:, idx]
-            w = self.weights
-            t_mean = w @ values
-            t_std = np.sqrt(np.maximum(w @ (values - t_mean) ** 2, 0.0)) + 0.02
+            t_mean, t_std = weighted_mean_std(self.ctx.norm[:, idx], self.weights)
+            t_std = t_std + 0.02
             a = self.model_share
             mean[known] = a * self._pool["model_mean"][idx] + (1 - a) * t_mean
             std[known] = np.sqrt(a * self._pool["model_std"][idx] ** 2 + (1 - a) * t_std ** 2)
