@@ -220,6 +220,11 @@ def test_transfer_prior_conditioning_moves_weight_to_datasets_that_rank_own_resu
     outside = metalearn.get_space(TASK).sample(np.random.default_rng(3), family="mlp")
     assert prior.pool_columns([outside]) == [None]
     assert np.allclose(prior.condition(configs[:2] + [outside], [*own[:2], 9.0]).weights, prior.weights)
+    with pytest.raises(metalearn.exceptions.InvalidParameterError, match="one score per configuration"):
+        prior.condition(configs, own[:-1])
+    unchanged = own.copy()
+    prior.condition(configs, own)
+    assert np.array_equal(own, unchanged)  # the caller's scores are left alone
     # pool predictions follow the re-weighted table
     mean_before, _ = prior.predict(configs)
     mean_after, _ = cond.predict(configs)

@@ -127,8 +127,11 @@ class TransferPrior:
         Only pool configurations with a finite score count; with fewer than
         three of them the weights stay the meta-feature similarity.
         """
-        cols = self.pool_columns(configs)
         scores = np.asarray(scores, dtype=float)
+        if scores.shape != (len(configs),):
+            raise InvalidParameterError(f"condition() needs one score per configuration: {len(configs)} "
+                                        f"configurations, scores of shape {scores.shape}")
+        cols = self.pool_columns(configs)
         keep = [i for i, c in enumerate(cols) if c is not None and np.isfinite(scores[i])]
         log_w = self._pool["log_similarity"]
         if len(keep) >= 3:
