@@ -27,10 +27,13 @@ logger = logging.getLogger(__name__)
 FALLBACK_FAMILY_ORDER = ("hist_gradient_boosting", "random_forest", "extra_trees", "linear", "svm", "knn", "mlp")
 WARM_START_MODES = ("auto", "defaults", "none")
 ENSEMBLE_CANDIDATES = 5
-#: Recommended configs tried first when the KB's transfer prior is available; the prior's
-#: adaptive portfolio chooses the next ones (see BayesianOptimizer), the rest of the recommendation
-#: only when no prior is used.
+#: Recommended configs tried first (the recommendation's top 3); the transfer prior's adaptive
+#: portfolio chooses the next ones (see BayesianOptimizer). One per model family
+#: (Recommendation.diverse_configs) was better in the simulated benchmark at k = 5 but cost time
+#: under a wall-clock budget (slower families on larger data): see docs/optimizer.md.
 WARM_START_WITH_PRIOR = 3
+#: Size of the recommendation the warm start is chosen from (and kept as ``recommendation_``).
+RECOMMENDED = 10
 
 
 class _MetaLearnBase(BaseEstimator):
@@ -169,10 +172,9 @@ class _MetaLearnBase(BaseEstimator):
         from metalearn.recommend import get_recommender
 
         metafeatures = extract_metafeatures(dataset, random_state=self._seed()).values
-        k = 10 if self.n_trials is None else max(1, min(10, int(self.n_trials) // 2))
         try:
             recommender = get_recommender(self.kb)
-            recommendation = recommender.recommend(dataset, metafeatures, k=k)
+            recommendation = recommender.recommend(dataset, metafeatures, k=RECOMMENDED)
             prior = recommender.prior(dataset.task, metafeatures)
         except KnowledgeBaseError as exc:
             logger.warning("no usable knowledge base (%s); warm-starting from family defaults", exc)

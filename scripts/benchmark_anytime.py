@@ -22,10 +22,13 @@ Usage::
     nice -n 10 python scripts/benchmark_anytime.py --kb .work/kb.sqlite --data-dir ../shared/datasets/pmlb \\
         --budget 60 --max-datasets 20
     # ablation of ours' two defaults (enqueued configs, portfolio trials) on a third of the families:
-    python scripts/benchmark_anytime.py --kb knowledge_base --seeds 5 --max-per-family 1 --shard 0/3 \
+    python scripts/benchmark_anytime.py --kb knowledge_base --seeds 5 --max-per-family 1 --shard 0/3 \\
         --methods ours ours_no_prior ours_w1_p15 ours_w5_p15 ours_w5_p0 --cache .work/ablation.jsonl
+    # the family-diverse warm start (three of the top 10, one per model family first) on every family:
+    python scripts/benchmark_anytime.py --kb knowledge_base --seeds 5 --max-per-family 1 \\
+        --methods ours ours_div3 --cache .work/anytime.jsonl
     # rerun only our method, the anchors' rows taken from an earlier run's printed output:
-    python scripts/benchmark_anytime.py --kb knowledge_base --data-dir ../shared/datasets/pmlb \
+    python scripts/benchmark_anytime.py --kb knowledge_base --data-dir ../shared/datasets/pmlb \\
         --live-methods metalearn --reuse-live earlier_live_output.txt
 """
 
@@ -47,7 +50,7 @@ from scipy.stats import rankdata, wilcoxon
 from metalearn.estimators import WARM_START_WITH_PRIOR
 from metalearn.kb._kb import KnowledgeBase
 from metalearn.optimize import BayesianOptimizer, RandomSearch, TrialResult
-from metalearn.recommend import KNNStrategy, PortfolioStrategy, TaskContext, TransferPrior
+from metalearn.recommend import KNNStrategy, PortfolioStrategy, TaskContext, TransferPrior, one_per_family
 from metalearn.recommend._auto import make_strategy
 from metalearn.recommend._simulate import holm
 from metalearn.space import get_space
@@ -55,11 +58,14 @@ from metalearn.space import get_space
 KS = (1, 5, 10, 25, 50)
 TEST_KS = (10, 25)
 WARM = 5
-#: ours and its ablations of the two defaults: (configs enqueued, BayesianOptimizer.portfolio_trials)
-OURS = {"ours": (WARM_START_WITH_PRIOR, 25), "ours_w1_p15": (1, 15), "ours_w5_p15": (5, 15), "ours_w5_p0": (5, 0)}
+#: ours and its ablations: (configs enqueued, BayesianOptimizer.portfolio_trials, one per family first?)
+OURS = {"ours": (WARM_START_WITH_PRIOR, 25, False), "ours_div3": (WARM_START_WITH_PRIOR, 25, True),
+        "ours_w1_p15": (1, 15, False), "ours_w5_p15": (5, 15, False), "ours_w5_p0": (5, 0, False)}
+#: ranked configs the family-diverse warm start (ours_div3) chooses from (the estimators' recommendation size)
+RANKED = 10
 METHODS = ("ours", "ours_no_prior", "cold_bo", "random", "tpe_cold", "tpe_warm", "knn_bo", "portfolio_bo")
-#: not in the default table: cold BO with the random-forest surrogate (the surrogate choice)
-EXTRA_METHODS = ("cold_bo_rf", "ours_w1_p15", "ours_w5_p15", "ours_w5_p0")
+#: not in the default table: cold BO with the random-forest surrogate (the surrogate choice), ablations of ours
+EXTRA_METHODS = ("cold_bo_rf", "ours_div3", "ours_w1_p15", "ours_w5_p15", "ours_w5_p0")
 COLD_METHODS = ("cold_bo", "random", "tpe_cold", "cold_bo_rf")
 
 
@@ -131,14 +137,15 @@ def simulate_dataset(method: str, train: TaskContext, fitted: dict, row_raw: np.
     space = get_space(train.task)
     pool = list(train.configs)
 
-    def warm(strategy: str, k: int = WARM) -> list[dict]:
-        return [pool[int(i)] for i in fitted[strategy].rank(fitted[strategy].scale(query), k).indices]
+    def warm(strategy: str, k: int = WARM, diverse: bool = False) -> list[dict]:
+        ranked = [pool[int(i)] for i in fitted[strategy].rank(fitted[strategy].scale(query), max(k, RANKED)).indices]
+        return one_per_family(ranked, k) if diverse else ranked[:k]
 
     if method.startswith("tpe"):
         return run_tpe(space, pool, row_raw, n, seed, warm("auto") if method == "tpe_warm" else [])
     if method == "random":
         return run_optimizer(RandomSearch(space, candidates=pool, random_state=seed), space, pool, row_raw, n)
-    prior, (n_warm, portfolio_trials) = None, OURS.get(method, (WARM, 0))
+    prior, (n_warm, portfolio_trials, diverse) = None, OURS.get(method, (WARM, 0, False))
     if method in OURS:
         auto = fitted["auto"]  # the prior recommend() hands the optimizer: auto's model and meta-features
         prior = TransferPrior.from_context(auto.ctx_, auto.model_, auto.scale(query))
@@ -148,7 +155,7 @@ def simulate_dataset(method: str, train: TaskContext, fitted: dict, row_raw: np.
     first = "auto" if method in OURS else {"ours_no_prior": "auto", "knn_bo": "knn",
                                            "portfolio_bo": "portfolio"}.get(method)
     if first is not None:
-        opt.enqueue(warm(first, n_warm))
+        opt.enqueue(warm(first, n_warm, diverse))
     return run_optimizer(opt, space, pool, row_raw, n)
 
 

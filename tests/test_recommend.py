@@ -21,6 +21,7 @@ from metalearn.recommend import (
     TaskContext,
     TransferPrior,
     normalise_scores,
+    one_per_family,
 )
 from metalearn.recommend._prior import ranking_loss
 from metalearn.recommend._simulate import holm, regret_at_k, simulate, strategy_method, summarise
@@ -268,8 +269,21 @@ def test_estimator_warm_starts_from_the_recommendation_then_the_adaptive_portfol
     clf.fit(ds.X, ds.y)
     origins = list(clf.history_["origin"])
     assert origins[:3] == ["warm-start"] * 3 and origins[3:] == ["portfolio"] * 3
-    assert [c["family"] for c in clf.history_["config"][:3]] == ["linear"] * 3  # wide data: linear first
-    assert len(clf.recommendation_.configs) == 3
+    rec = clf.recommendation_
+    assert len(rec.configs) == 10
+    assert list(clf.history_["config"][:3]) == list(rec.configs[:3])
+    assert [c["family"] for c in rec.configs[:3]] == ["linear"] * 3  # wide data: linear first
+    diverse = rec.diverse_configs(3)  # the alternative warm start: one per model family first
+    assert diverse[0] == rec.configs[0] and len({c["family"] for c in diverse}) == 3
+
+
+def test_one_per_family_takes_the_best_of_each_family_then_fills_in_rank_order():
+    ranked = [{"family": f, "i": i} for i, f in enumerate(["hgb", "hgb", "svm", "hgb", "knn", "svm"])]
+    assert [c["i"] for c in one_per_family(ranked, 3)] == [0, 2, 4]
+    assert [c["i"] for c in one_per_family(ranked, 2)] == [0, 2]
+    assert [c["i"] for c in one_per_family(ranked, 5)] == [0, 2, 4, 1, 3]
+    assert [c["i"] for c in one_per_family(ranked[:2], 3)] == [0, 1]
+    assert one_per_family(ranked, 0) == [] and one_per_family([], 3) == []
 
 
 def test_bad_k_and_strategy_are_clear_errors(kb):

@@ -8,7 +8,7 @@ from metalearn.recommend._knn import KNNStrategy
 from metalearn.recommend._model import PerformanceModel
 from metalearn.recommend._portfolio import PortfolioStrategy
 from metalearn.recommend._prior import TransferPrior
-from metalearn.recommend._recommendation import Evidence, Neighbor, Recommendation, describe_config
+from metalearn.recommend._recommendation import Evidence, Neighbor, Recommendation, describe_config, one_per_family
 from metalearn.recommend._recommender import Recommender
 
 __all__ = [
@@ -32,5 +32,6 @@ __all__ = [
     "get_recommender",
     "make_strategy",
     "normalise_scores",
+    "one_per_family",
     "recommend",
 ]

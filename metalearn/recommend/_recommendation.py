@@ -86,6 +86,10 @@ class Recommendation:
         return space.to_pipeline(self.configs[i], _Columns(self.feature_names, self.feature_types, self.task),
                                  random_state=random_state)
 
+    def diverse_configs(self, n: int) -> list[dict]:
+        """The ``n`` best-ranked configurations taking one per model family first (see :func:`one_per_family`)."""
+        return one_per_family(self.configs, n)
+
     def explain(self, top: int = 5) -> str:
         """A short human-readable account: neighbours, per-config evidence, why this order."""
         lines = [f"Recommendation for {self.dataset_name!r} ({self.task}, metric {self.metric}, "
@@ -135,6 +139,34 @@ class _Columns:
     feature_names: tuple[str, ...]
     feature_types: tuple[str, ...]
     task: str
+
+
+def one_per_family(configs, n: int) -> list[dict]:
+    """The first ``n`` of ``configs`` when taking the best-ranked of each new model family first.
+
+    Walks the ranking and keeps a configuration only when its family is not
+    yet kept; when fewer than ``n`` families appear, the best-ranked of the
+    remaining configurations fill the list. Used to warm-start the optimizer:
+    three results from different families tell it more about which KB
+    datasets behave like the new one than three variants of one family.
+
+    Examples
+    --------
+    >>> ranked = [{"family": "hgb", "lr": 0.1}, {"family": "hgb", "lr": 0.05}, {"family": "svm"}]
+    >>> [c["family"] for c in one_per_family(ranked, 2)]
+    ['hgb', 'svm']
+    >>> [c.get("lr") for c in one_per_family(ranked, 3)]
+    [0.1, None, 0.05]
+    """
+    n = max(0, int(n))
+    first, families = [], set()
+    for config in configs:
+        if config["family"] not in families:
+            families.add(config["family"])
+            first.append(config)
+    chosen = first[:n]
+    taken = {id(c) for c in chosen}
+    return chosen + [c for c in configs if id(c) not in taken][: n - len(chosen)]
 
 
 KEY_PARAMS = ("learning_rate", "max_iter", "max_leaf_nodes", "n_estimators", "max_features_strategy",
