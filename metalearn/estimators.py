@@ -264,6 +264,8 @@ class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
         One row per trial: config, score, status, duration, origin (``warm-start``, ``portfolio``, ``bo``,
         ``random``) ...
     recommendation_ : Recommendation or None
+        The knowledge base's top 10 for this dataset (None when ``warm_start`` is not ``auto`` or the
+        knowledge base has nothing for this task).
     classes_ : ndarray
 
     Examples
