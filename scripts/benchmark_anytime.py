@@ -138,8 +138,9 @@ def simulate_dataset(method: str, train: TaskContext, fitted: dict, row_raw: np.
     pool = list(train.configs)
 
     def warm(strategy: str, k: int = WARM, diverse: bool = False) -> list[dict]:
-        ranked = [pool[int(i)] for i in fitted[strategy].rank(fitted[strategy].scale(query), max(k, RANKED)).indices]
-        return one_per_family(ranked, k) if diverse else ranked[:k]
+        n_ranked = max(k, RANKED) if diverse else k
+        ranked = [pool[int(i)] for i in fitted[strategy].rank(fitted[strategy].scale(query), n_ranked).indices]
+        return one_per_family(ranked, k) if diverse else ranked
 
     if method.startswith("tpe"):
         return run_tpe(space, pool, row_raw, n, seed, warm("auto") if method == "tpe_warm" else [])

@@ -284,6 +284,13 @@ def test_one_per_family_takes_the_best_of_each_family_then_fills_in_rank_order()
     assert [c["i"] for c in one_per_family(ranked, 5)] == [0, 2, 4, 1, 3]
     assert [c["i"] for c in one_per_family(ranked[:2], 3)] == [0, 1]
     assert one_per_family(ranked, 0) == [] and one_per_family([], 3) == []
+    twice = ranked[:1] * 2  # the same dict twice is two entries
+    assert one_per_family(twice, 2) == twice
+    for bad_n in (-1, 2.5, True, "3"):
+        with pytest.raises(metalearn.exceptions.InvalidParameterError, match="non-negative integer"):
+            one_per_family(ranked, bad_n)
+    with pytest.raises(metalearn.exceptions.InvalidParameterError, match="'family' key"):
+        one_per_family([{"C": 1.0}], 1)
 
 
 def test_bad_k_and_strategy_are_clear_errors(kb):

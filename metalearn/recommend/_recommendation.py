@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from metalearn.exceptions import InvalidParameterError
 from metalearn.space import get_space
 
 
@@ -158,15 +161,20 @@ def one_per_family(configs, n: int) -> list[dict]:
     >>> [c.get("lr") for c in one_per_family(ranked, 3)]
     [0.1, None, 0.05]
     """
-    n = max(0, int(n))
-    first, families = [], set()
-    for config in configs:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise InvalidParameterError(f"one_per_family needs a non-negative integer n, not {n!r}")
+    configs = list(configs)
+    if any(not isinstance(c, dict) or "family" not in c for c in configs):
+        raise InvalidParameterError("one_per_family needs configuration dicts with a 'family' key")
+    first: list[int] = []  # position of each family's best-ranked config
+    families: set[str] = set()
+    for i, config in enumerate(configs):
         if config["family"] not in families:
             families.add(config["family"])
-            first.append(config)
-    chosen = first[:n]
-    taken = {id(c) for c in chosen}
-    return chosen + [c for c in configs if id(c) not in taken][: n - len(chosen)]
+            first.append(i)
+    taken = set(first[:n])
+    rest = [i for i in range(len(configs)) if i not in taken]
+    return [configs[i] for i in first[:n] + rest[: n - len(taken)]]
 
 
 KEY_PARAMS = ("learning_rate", "max_iter", "max_leaf_nodes", "n_estimators", "max_features_strategy",
