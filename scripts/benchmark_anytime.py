@@ -27,6 +27,9 @@ Usage::
     # the family-diverse warm start (three of the top 10, one per model family first) on every family:
     python scripts/benchmark_anytime.py --kb knowledge_base --seeds 5 --max-per-family 1 \\
         --methods ours ours_div3 --cache .work/anytime.jsonl
+    # every held-out dataset (the default), then the same cached curves with each family counted once:
+    python scripts/benchmark_anytime.py --kb knowledge_base --seeds 5 --cache .work/full.jsonl
+    python scripts/benchmark_anytime.py --kb knowledge_base --seeds 5 --cache .work/full.jsonl --by-family
     # rerun only our method, the anchors' rows taken from an earlier run's printed output:
     python scripts/benchmark_anytime.py --kb knowledge_base --data-dir ../shared/datasets/pmlb \\
         --live-methods metalearn --reuse-live earlier_live_output.txt
@@ -40,6 +43,7 @@ import logging
 import sys
 import time
 import warnings
+from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 
@@ -209,12 +213,17 @@ def _fill_from_cache(regret: dict, done: dict, names, rows) -> dict:
 
 def simulate_task(kb, task: str, seeds: int, min_coverage: float, methods: tuple[str, ...],
                   cache: Path | None = None, max_per_family: int | None = None,
-                  shard: tuple[int, int] = (0, 1)) -> dict:
+                  shard: tuple[int, int] = (0, 1), by_family: bool = False,
+                  only_families: Collection[str] | None = None, skip_families: Collection[str] = ()) -> dict:
     """LOFO anytime simulation; with ``cache`` (JSONL) every finished dataset is kept and a rerun resumes.
 
     ``shard = (i, n)`` computes only every n-th family starting at i (the
     others are read from the cache when present), so n processes sharing one
     cache file split the work; a final unsharded run reports the whole table.
+    With ``by_family`` the returned curves are per family (the mean over its
+    scored datasets), so that each family counts once in ranks and tests.
+    ``only_families`` / ``skip_families`` restrict what is returned (a
+    breakdown; the draws and the cache are the same as for the whole run).
     """
     ctx = TaskContext.from_kb(kb, task, min_coverage=min_coverage)
     families = np.asarray(ctx.families)
@@ -256,14 +265,24 @@ def simulate_task(kb, task: str, seeds: int, min_coverage: float, methods: tuple
                                                  "method": m, "curve": done[key].tolist()}) + "\n")
                 regret[m][row] = done[key]
         print(f"  family {fam}: {len(held)} dataset(s) done", flush=True)
-    keep = ~np.isnan(regret[methods[0]][:, 0])
-    return {m: r[keep] for m, r in regret.items()}
+    keep = ~np.isnan(regret[methods[0]][:, 0]) & ~np.isin(families, list(skip_families))
+    if only_families is not None:
+        keep &= np.isin(families, list(only_families))
+    regret = {m: r[keep] for m, r in regret.items()}
+    return family_means(regret, families[keep]) if by_family else regret
 
 
-def report_simulated(task: str, regret: dict) -> dict:
+def family_means(regret: dict, families: np.ndarray) -> dict:
+    """Average the rows (held-out datasets) of each method's curves within each family (sorted by name)."""
+    names = sorted(set(families))
+    return {m: np.array([r[families == fam].mean(axis=0) for fam in names]).reshape(len(names), -1)
+            for m, r in regret.items()}
+
+
+def report_simulated(task: str, regret: dict, unit: str = "held-out datasets") -> dict:
     methods = list(regret)
     n = len(next(iter(regret.values())))
-    print(f"\n### {task}: normalised regret (mean over {n} held-out datasets) / mean rank")
+    print(f"\n### {task}: normalised regret (mean over {n} {unit}) / mean rank")
     header = "| method | " + " | ".join(f"k={k}" for k in KS) + " |"
     print(header + "\n|" + "---|" * (len(KS) + 1))
     ranks = {}
@@ -445,6 +464,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-per-family", type=int, default=None,
                         help="simulated: score at most this many held-out datasets per family (random, seed 0); "
                              "training still uses every other family")
+    parser.add_argument("--by-family", action="store_true",
+                        help="simulated: rank and test per family (mean over its held-out datasets), not per dataset")
+    parser.add_argument("--only-families", nargs="+", default=None,
+                        help="simulated: report only these families (e.g. friedman)")
+    parser.add_argument("--skip-families", nargs="+", default=(), help="simulated: report without these families")
     parser.add_argument("--shard", default="0/1",
                         help="simulated: I/N computes every N-th family from the I-th (processes share --cache)")
     parser.add_argument("--cache", type=Path, default=None,
@@ -469,8 +493,8 @@ def main(argv: list[str] | None = None) -> None:
     summary = {}
     for task in args.tasks:
         regret = simulate_task(kb, task, args.seeds, args.min_coverage, methods, args.cache, args.max_per_family,
-                               shard)
-        summary[task] = report_simulated(task, regret)
+                               shard, args.by_family, args.only_families, args.skip_families)
+        summary[task] = report_simulated(task, regret, "families" if args.by_family else "held-out datasets")
     if args.output:
         args.output.write_text(json.dumps(summary, indent=1))
 

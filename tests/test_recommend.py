@@ -380,6 +380,18 @@ def test_anytime_simulation_resumes_from_its_cache(kb, tmp_path, monkeypatch):
     monkeypatch.undo()
     one_each = bench.simulate_task(kb, TASK, 1, 0.9, ("random",), None, max_per_family=1)
     assert len(one_each["random"]) == 6
+    # per family: one row per family (the mean of its datasets), read from the same cache
+    monkeypatch.setattr(bench, "simulate_dataset", no_more_work)
+    per_family = bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), shared, by_family=True)
+    assert len(per_family["ours"]) == 6
+    np.testing.assert_allclose(per_family["random"].mean(axis=0), whole["random"].mean(axis=0))  # 2 per family
+    fams = sorted(set(TaskContext.from_kb(kb, TASK).families))
+    only = bench.simulate_task(kb, TASK, 1, 0.9, ("random",), shared, only_families=fams[:1])
+    rest = bench.simulate_task(kb, TASK, 1, 0.9, ("random",), shared, by_family=True, skip_families=fams[:1])
+    assert len(only["random"]) == 2 and len(rest["random"]) == 5
+    np.testing.assert_allclose(only["random"].mean(axis=0), per_family["random"][0])
+    toy = bench.family_means({"a": np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 0.0]])}, np.array(["y", "x", "y"]))
+    np.testing.assert_array_equal(toy["a"], [[3.0, 4.0], [3.0, 1.0]])
 
 
 def test_live_anytime_rerun_reuses_earlier_rows_only_when_it_has_them(kb, tmp_path):
