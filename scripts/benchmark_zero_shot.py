@@ -27,6 +27,9 @@ Usage::
     python scripts/benchmark_zero_shot.py --kb knowledge_base --data-dir DIR --k 3
     python scripts/benchmark_zero_shot.py --kb knowledge_base --timing
     python scripts/benchmark_zero_shot.py --kb knowledge_base --noise-floor
+    # recompute auto alone (another feature-set rule), every other method read from an earlier run:
+    python scripts/benchmark_zero_shot.py --kb knowledge_base --methods ours:auto --reuse earlier.json \
+        --auto-feature-choice one-se --out other.json
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import itertools
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -90,10 +94,10 @@ def random_neighbors_method(train: TaskContext):
     return rank
 
 
-def methods() -> dict:
-    """Ours (auto and each strategy), anchors and ablations."""
+def methods(feature_choice: str = "lowest") -> dict:
+    """Ours (auto and each strategy), anchors and ablations; ``feature_choice`` is auto's (see AutoStrategy)."""
     return {
-        "ours:auto": strategy_method(AutoStrategy),
+        "ours:auto": strategy_method(lambda: AutoStrategy(feature_choice=feature_choice)),
         "ours:knn": strategy_method(KNNStrategy),
         "ours:portfolio-knn": strategy_method(lambda: PortfolioStrategy(n_neighbors=20)),
         "ours:model": strategy_method(PerformanceModel),
@@ -136,12 +140,31 @@ def compact(task: str, n: int, summary: dict) -> str:
     return "\n".join(lines)
 
 
-def run_simulation(kb: KnowledgeBase, tasks: list[str], min_coverage: float, out: Path | None) -> None:
+def reused_regret(path: Path | None, task: str, ctx: TaskContext, names: list[str]) -> dict:
+    """Per-dataset regret of ``names`` from an earlier run's ``--out`` JSON (same task, datasets and ks)."""
+    if path is None or not names:
+        return {}
+    earlier = json.loads(path.read_text()).get(task)
+    if earlier is None or earlier["datasets"] != list(ctx.dataset_names):
+        raise SystemExit(f"{path}: no {task} results on the same {ctx.n_datasets} datasets to reuse")
+    missing = [m for m in names if m not in earlier["regret"]]
+    if missing:
+        raise SystemExit(f"{path}: no earlier {task} results for {missing}")
+    return {m: np.array(earlier["regret"][m]) for m in names}
+
+
+def run_simulation(kb: KnowledgeBase, tasks: list[str], min_coverage: float, out: Path | None,
+                   only: list[str] | None = None, reuse: Path | None = None, feature_choice: str = "lowest") -> None:
+    """Simulate every method (or only ``only``, the others' regrets read from ``reuse``) and report."""
     report = {}
     for task in tasks:
         t0 = time.perf_counter()
         ctx = TaskContext.from_kb(kb, task, min_coverage=min_coverage)
-        result = simulate(ctx, methods(), KS, progress=True)
+        every = methods(feature_choice)
+        todo = {m: f for m, f in every.items() if only is None or m in only}
+        earlier = reused_regret(reuse, task, ctx, [m for m in every if m not in todo])
+        fresh = simulate(ctx, todo, KS, progress=True)
+        result = replace(fresh, regret={m: fresh.regret[m] if m in todo else earlier[m] for m in every})
         summary = summarise(result, "ours:auto")
         print(markdown(task, ctx.n_datasets, summary))
         print(compact(task, ctx.n_datasets, summary))
@@ -283,6 +306,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--k", type=int, default=3, help="live mode: recommendations evaluated")
     ap.add_argument("--max-datasets", type=int, help="live mode: datasets sampled (default 20)")
     ap.add_argument("--datasets", nargs="+", help="live mode: these dataset names instead of the sample")
+    ap.add_argument("--methods", nargs="+", help="simulation: compute only these methods (others from --reuse)")
+    ap.add_argument("--reuse", type=Path, help="simulation: an earlier run's --out JSON for the methods not computed")
+    ap.add_argument("--auto-feature-choice", choices=["lowest", "one-se"], default="lowest",
+                    help="simulation: how ours:auto chooses its meta-feature set (AutoStrategy.feature_choice)")
     ap.add_argument("--timing", action="store_true", help="time recommend() on a 10k x 100 dataset instead")
     ap.add_argument("--noise-floor", action="store_true",
                     help="how low regret@1 can go given the CV noise of the KB's runs, instead")
@@ -296,7 +323,13 @@ def main(argv: list[str] | None = None) -> int:
     elif args.data_dir:
         run_live(kb, args.data_dir, args.k, args.max_datasets, args.datasets)
     else:
-        run_simulation(kb, args.task or ["classification", "regression"], args.min_coverage, args.out)
+        unknown = sorted(set(args.methods or ()) - set(methods()))
+        if unknown:
+            ap.error(f"unknown methods {unknown}; choose from {list(methods())}")
+        if args.methods and args.reuse is None and set(args.methods) != set(methods()):
+            ap.error("--methods without every method needs --reuse for the others")
+        run_simulation(kb, args.task or ["classification", "regression"], args.min_coverage, args.out,
+                       args.methods, args.reuse, args.auto_feature_choice)
     return 0
 
 

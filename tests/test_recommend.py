@@ -126,6 +126,26 @@ def test_auto_strategy_chooses_the_meta_features_that_tell_the_kinds_apart(ctx):
         AutoStrategy(feature_sets={"typo": ["NumberOfFeaturez"]}).fit(ctx)  # not a silent fall-back to all
 
 
+def test_auto_strategy_one_se_feature_choice_keeps_the_smaller_set_unless_it_is_clearly_worse(ctx, monkeypatch):
+    sets = {"big": ["NumberOfFeatures", "NumberOfInstances"], "small": ["NumberOfFeatures"]}
+    n = ctx.n_datasets
+    noisy = np.where(np.arange(n) % 2 == 0, 0.0, 0.22)  # mean 0.11: 0.01 above big, well within one SE
+    for small_regret, one_se_pick in ((noisy, "small"), (np.full(n, 0.5), "big")):
+        def fake_inner_regret(self, fctx, variants, small_regret=small_regret):
+            per_dataset = 0.10 if len(fctx.scaler.names) == 2 else small_regret
+            return np.broadcast_to(np.reshape(per_dataset, (-1, 1, 1)), (n, len(variants), 4)).copy()
+
+        monkeypatch.setattr(AutoStrategy, "_inner_regret", fake_inner_regret)
+        variants = [AutoVariant(n_neighbors=3)]
+        lowest = AutoStrategy(variants=variants, feature_sets=sets).fit(ctx)
+        one_se = AutoStrategy(variants=variants, feature_sets=sets, feature_choice="one-se").fit(ctx)
+        assert lowest.feature_set_ == "big"
+        assert one_se.feature_set_ == one_se_pick and one_se.feature_selection_ == lowest.feature_selection_
+        assert len(one_se.ctx_.scaler.names) == len(sets[one_se_pick])
+    with pytest.raises(metalearn.exceptions.InvalidParameterError, match="feature_choice"):
+        AutoStrategy(feature_choice="smallest").fit(ctx)
+
+
 def test_a_subset_of_a_feature_restricted_context_stays_restricted(ctx):
     narrow = ctx.subset(np.ones(ctx.n_datasets, bool), ["NumberOfFeatures", "NumberOfInstances"])
     keep = np.arange(narrow.n_datasets) % 3 != 0

@@ -165,8 +165,9 @@ class AutoStrategy(Strategy):
 
     Which meta-features define "similar" (neighbours and the performance
     model's inputs) is chosen too: every meta-feature, FLAML's 4 or
-    auto-sklearn's 37. On the shipped KB the 4 win for classification and
-    all usable ones (74) for regression (see ``docs/benchmarks/zero_shot.md``).
+    auto-sklearn's 37. On the shipped KB every usable meta-feature wins for
+    both tasks, in classification by a hair over FLAML's 4 (inner regret
+    0.0762 vs 0.0763; see ``docs/benchmarks/zero_shot.md``).
 
     Parameters
     ----------
@@ -191,6 +192,11 @@ class AutoStrategy(Strategy):
         An already fitted model to reuse (then the context's features are used as they are).
     random_state : int
         Seed of the performance models.
+    feature_choice : {"lowest", "one-se"}
+        How the feature set is chosen from the kept recipes' inner regrets:
+        the lowest mean, or the smallest set within one paired standard
+        error of the lowest (:func:`one_standard_error_choice`, sets ordered
+        by their number of meta-features).
 
     Attributes
     ----------
@@ -209,16 +215,20 @@ class AutoStrategy(Strategy):
 
     def __init__(self, variants: Sequence[AutoVariant] | None = None,
                  feature_sets: Mapping[str, Sequence[str] | None] | None = None, inner_folds: int = 3,
-                 model: PerformanceModel | None = None, random_state: int = 0) -> None:
+                 model: PerformanceModel | None = None, random_state: int = 0,
+                 feature_choice: str = "lowest") -> None:
         self.variants = variants
         self.feature_sets = feature_sets
         self.inner_folds = inner_folds
         self.model = model
         self.random_state = random_state
+        self.feature_choice = feature_choice
 
     def fit(self, ctx: TaskContext) -> AutoStrategy:
         """Choose the meta-features and the recipe, then fit the performance model on the whole context."""
         super().fit(ctx)
+        if self.feature_choice not in ("lowest", "one-se"):
+            raise InvalidParameterError(f"feature_choice must be 'lowest' or 'one-se', not {self.feature_choice!r}")
         variants = tuple(self.variants) if self.variants is not None else DEFAULT_VARIANTS
         if not variants:
             raise InvalidParameterError("AutoStrategy needs at least one variant")
@@ -255,21 +265,25 @@ class AutoStrategy(Strategy):
         return out or [("context", ctx)]
 
     def _select(self, candidates: list[tuple[str, TaskContext]], variants: tuple[AutoVariant, ...]) -> None:
-        """Per feature set the one-standard-error recipe, then the feature set with the lowest inner regret."""
-        best_regret = np.inf
+        """Per feature set the one-standard-error recipe, then the feature set (see ``feature_choice``)."""
+        kept = []  # (n features, name, context, recipe index, per-dataset regret of that recipe, all regrets)
         for name, fctx in candidates:
             per_dataset = self._inner_regret(fctx, variants)
             if per_dataset is None:
                 return
             mean_over_k = per_dataset.mean(axis=2)
             choice = one_standard_error_choice(mean_over_k)
-            regret = float(mean_over_k[:, choice].mean())
-            self.feature_selection_[name] = regret
-            if regret < best_regret:
-                best_regret = regret
-                self.feature_set_, self.ctx_, self.variant_ = name, fctx, variants[choice]
-                self.selection_ = {i: dict(zip(SELECTION_KS, r.tolist()))
-                                   for i, r in enumerate(per_dataset.mean(axis=0))}
+            self.feature_selection_[name] = float(mean_over_k[:, choice].mean())
+            kept.append((len(fctx.scaler.names), name, fctx, choice, mean_over_k[:, choice], per_dataset))
+        if self.feature_choice == "one-se":
+            kept.sort(key=lambda c: c[0])
+            pick = kept[one_standard_error_choice(np.column_stack([c[4] for c in kept]))]
+        else:
+            pick = min(kept, key=lambda c: self.feature_selection_[c[1]])
+        _, name, fctx, choice, _, per_dataset = pick
+        self.feature_set_, self.ctx_, self.variant_ = name, fctx, variants[choice]
+        self.selection_ = {i: dict(zip(SELECTION_KS, r.tolist())) for i, r in enumerate(per_dataset.mean(axis=0))}
+        best_regret = self.feature_selection_[name]
         logger.info("auto strategy for %s: %s meta-features (%d), recipe %s, inner-CV regret %.4f",
                     self.ctx_.task, self.feature_set_, len(self.ctx_.scaler.names), asdict(self.variant_),
                     best_regret)
