@@ -414,6 +414,40 @@ def test_anytime_simulation_resumes_from_its_cache(kb, tmp_path, monkeypatch):
     np.testing.assert_array_equal(toy["a"], [[3.0, 4.0], [3.0, 1.0]])
 
 
+def test_zero_shot_benchmark_recomputes_only_the_methods_asked_and_reads_the_rest(kb, tmp_path, monkeypatch):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "benchmark_zero_shot.py"
+    spec = importlib.util.spec_from_file_location("benchmark_zero_shot", script)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    first = tmp_path / "first.json"
+    bench.run_simulation(kb, [TASK], 0.9, first)
+    earlier = json.loads(first.read_text())[TASK]
+    assert set(earlier["regret"]) == set(bench.methods()) and len(earlier["datasets"]) == 12
+
+    # recompute the random baseline only; every other method must come from the earlier file
+    computed = []
+    real_simulate = bench.simulate
+
+    def recording_simulate(ctx, todo, *args, **kwargs):
+        computed.append(list(todo))
+        return real_simulate(ctx, todo, *args, **kwargs)
+
+    monkeypatch.setattr(bench, "simulate", recording_simulate)
+    again = tmp_path / "again.json"
+    bench.run_simulation(kb, [TASK], 0.9, again, only=["random-config"], reuse=first)
+    assert computed == [["random-config"]]
+    assert json.loads(again.read_text())[TASK]["regret"] == earlier["regret"]
+    assert json.loads(again.read_text())[TASK]["summary"] == earlier["summary"]
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({TASK: {**earlier, "datasets": earlier["datasets"][::-1]}}))
+    with pytest.raises(SystemExit, match="same 12 datasets"):
+        bench.run_simulation(kb, [TASK], 0.9, None, only=["random-config"], reuse=other)
+
+
 def test_live_anytime_rerun_reuses_earlier_rows_only_when_it_has_them(kb, tmp_path):
     import importlib.util
     from pathlib import Path
