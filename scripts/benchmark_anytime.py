@@ -56,7 +56,7 @@ from metalearn.kb._kb import KnowledgeBase
 from metalearn.optimize import BayesianOptimizer, RandomSearch, TrialResult
 from metalearn.recommend import KNNStrategy, PortfolioStrategy, TaskContext, TransferPrior, one_per_family
 from metalearn.recommend._auto import make_strategy
-from metalearn.recommend._simulate import holm
+from metalearn.recommend._simulate import family_means, holm
 from metalearn.space import get_space
 
 KS = (1, 5, 10, 25, 50)
@@ -271,12 +271,6 @@ def simulate_task(kb, task: str, seeds: int, min_coverage: float, methods: tuple
     regret = {m: r[keep] for m, r in regret.items()}
     return family_means(regret, families[keep]) if by_family else regret
 
-
-def family_means(regret: dict, families: np.ndarray) -> dict:
-    """Average the rows (held-out datasets) of each method's curves within each family (sorted by name)."""
-    names = sorted(set(families))
-    return {m: np.array([r[families == fam].mean(axis=0) for fam in names]).reshape(len(names), -1)
-            for m, r in regret.items()}
 
 
 def report_simulated(task: str, regret: dict, unit: str = "held-out datasets") -> dict:

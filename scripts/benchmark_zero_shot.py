@@ -54,7 +54,7 @@ from metalearn.recommend import (
     TaskContext,
     normalise_scores,
 )
-from metalearn.recommend._simulate import simulate, strategy_method, summarise
+from metalearn.recommend._simulate import by_family, simulate, strategy_method, summarise
 from metalearn.space import get_space
 
 KS = (1, 3, 5, 10)
@@ -111,8 +111,8 @@ def methods(feature_choice: str = "lowest") -> dict:
     }
 
 
-def markdown(task: str, n: int, summary: dict) -> str:
-    lines = [f"\n### {task} ({n} held-out datasets, leave-one-family-out)\n"]
+def markdown(task: str, n: int, summary: dict, units: str = "held-out datasets") -> str:
+    lines = [f"\n### {task} ({n} {units}, leave-one-family-out)\n"]
     for k, rows in summary.items():
         lines.append(f"\n**k = {k}**\n")
         lines.append("| method | mean regret | median regret | mean rank | W/T/L of ours:auto vs it | p (Holm) |")
@@ -126,12 +126,12 @@ def markdown(task: str, n: int, summary: dict) -> str:
     return "\n".join(lines)
 
 
-def compact(task: str, n: int, summary: dict) -> str:
+def compact(task: str, n: int, summary: dict, units: str = "held-out datasets") -> str:
     """One table per task: mean regret (mean rank) at every k, and the p-value of auto vs each method."""
     ks = list(summary)
     methods = sorted(summary[ks[0]], key=lambda m: summary[ks[0]][m]["mean_rank"])
     head = "| method | " + " | ".join(f"k={k}" for k in ks) + " | p vs auto at k=" + "/".join(map(str, ks)) + " |"
-    lines = [f"\n{task}, {n} held-out datasets: mean normalised regret (mean rank)\n", head,
+    lines = [f"\n{task}, {n} {units}: mean normalised regret (mean rank)\n", head,
              "|---|" + "---:|" * len(ks) + "---|"]
     for m in methods:
         cells = [f"{summary[k][m]['mean_regret']:.3f} ({summary[k][m]['mean_rank']:.2f})" for k in ks]
@@ -154,8 +154,12 @@ def reused_regret(path: Path | None, task: str, ctx: TaskContext, names: list[st
 
 
 def run_simulation(kb: KnowledgeBase, tasks: list[str], min_coverage: float, out: Path | None,
-                   only: list[str] | None = None, reuse: Path | None = None, feature_choice: str = "lowest") -> None:
-    """Simulate every method (or only ``only``, the others' regrets read from ``reuse``) and report."""
+                   only: list[str] | None = None, reuse: Path | None = None, feature_choice: str = "lowest",
+                   per_family: bool = False) -> None:
+    """Simulate every method (or only ``only``, the others' regrets read from ``reuse``) and report.
+
+    With ``per_family`` ranks and tests run over families, each the mean of its held-out datasets.
+    """
     report = {}
     for task in tasks:
         t0 = time.perf_counter()
@@ -165,9 +169,12 @@ def run_simulation(kb: KnowledgeBase, tasks: list[str], min_coverage: float, out
         earlier = reused_regret(reuse, task, ctx, [m for m in every if m not in todo])
         fresh = simulate(ctx, todo, KS, progress=True)
         result = replace(fresh, regret={m: fresh.regret[m] if m in todo else earlier[m] for m in every})
+        if per_family:
+            result = by_family(result, ctx.families)
         summary = summarise(result, "ours:auto")
-        print(markdown(task, ctx.n_datasets, summary))
-        print(compact(task, ctx.n_datasets, summary))
+        units = len(result.dataset_names)
+        print(markdown(task, units, summary, "families" if per_family else "held-out datasets"))
+        print(compact(task, units, summary, "families" if per_family else "held-out datasets"))
         print(
             f"\n({task}: {ctx.n_datasets} datasets in {len(set(ctx.families))} families, "
             f"{ctx.norm.shape[1]} pool configs, {time.perf_counter() - t0:.0f} s)"
@@ -177,6 +184,7 @@ def run_simulation(kb: KnowledgeBase, tasks: list[str], min_coverage: float, out
             "summary": {str(k): v for k, v in summary.items()},
             "regret": {m: r.tolist() for m, r in result.regret.items()},
             "datasets": list(result.dataset_names),
+            "per_family": per_family,
         }
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -308,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--datasets", nargs="+", help="live mode: these dataset names instead of the sample")
     ap.add_argument("--methods", nargs="+", help="simulation: compute only these methods (others from --reuse)")
     ap.add_argument("--reuse", type=Path, help="simulation: an earlier run's --out JSON for the methods not computed")
+    ap.add_argument("--by-family", action="store_true",
+                    help="simulation: rank and test per family (the mean of its held-out datasets)")
     ap.add_argument("--auto-feature-choice", choices=["lowest", "one-se"], default="lowest",
                     help="simulation: how ours:auto chooses its meta-feature set (AutoStrategy.feature_choice)")
     ap.add_argument("--timing", action="store_true", help="time recommend() on a 10k x 100 dataset instead")
@@ -329,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.methods and args.reuse is None and set(args.methods) != set(methods()):
             ap.error("--methods without every method needs --reuse for the others")
         run_simulation(kb, args.task or ["classification", "regression"], args.min_coverage, args.out,
-                       args.methods, args.reuse, args.auto_feature_choice)
+                       args.methods, args.reuse, args.auto_feature_choice, args.by_family)
     return 0
 
 

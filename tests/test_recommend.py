@@ -442,6 +442,12 @@ def test_zero_shot_benchmark_recomputes_only_the_methods_asked_and_reads_the_res
     assert computed == [["random-config"]]
     assert json.loads(again.read_text())[TASK]["regret"] == earlier["regret"]
     assert json.loads(again.read_text())[TASK]["summary"] == earlier["summary"]
+    per_family = tmp_path / "per_family.json"
+    bench.run_simulation(kb, [TASK], 0.9, per_family, only=["random-config"], reuse=first, per_family=True)
+    families = json.loads(per_family.read_text())[TASK]
+    assert families["per_family"] and len(families["datasets"]) == 6  # 12 datasets, 2 in each family
+    np.testing.assert_allclose(np.mean(families["regret"]["ours:auto"], axis=0),
+                               np.mean(earlier["regret"]["ours:auto"], axis=0))
     other = tmp_path / "other.json"
     other.write_text(json.dumps({TASK: {**earlier, "datasets": earlier["datasets"][::-1]}}))
     with pytest.raises(SystemExit, match="same 12 datasets"):

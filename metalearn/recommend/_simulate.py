@@ -72,6 +72,33 @@ def simulate(ctx: TaskContext, methods: dict[str, MethodFactory], ks: tuple[int,
     return SimulationResult(ctx.task, ctx.dataset_names, tuple(ks), regret)
 
 
+def family_means(regret: dict, families) -> dict:
+    """Average each method's rows (held-out datasets) within each family, families sorted by name.
+
+    Parameters
+    ----------
+    regret : dict
+        Method -> array (datasets x ks).
+    families : array-like of str
+        Family of each row.
+
+    Returns
+    -------
+    dict
+        Method -> array (families x ks), so that each family counts once in ranks and tests.
+    """
+    families = np.asarray(families)
+    names = sorted(set(families))
+    return {m: np.array([r[families == fam].mean(axis=0) for fam in names]).reshape(len(names), -1)
+            for m, r in regret.items()}
+
+
+def by_family(result: SimulationResult, families) -> SimulationResult:
+    """``result`` with one row per family (the mean of its datasets' regrets), named by family."""
+    return SimulationResult(result.task, tuple(sorted(set(families))), result.ks,
+                            family_means(result.regret, families))
+
+
 def summarise(result: SimulationResult, reference: str) -> dict:
     """Per k: mean/median regret, mean rank, and win/tie/loss + Holm-corrected Wilcoxon p vs ``reference``."""
     methods = list(result.regret)
