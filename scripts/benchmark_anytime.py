@@ -272,7 +272,6 @@ def simulate_task(kb, task: str, seeds: int, min_coverage: float, methods: tuple
     return family_means(regret, families[keep]) if by_family else regret
 
 
-
 def report_simulated(task: str, regret: dict, unit: str = "held-out datasets") -> dict:
     methods = list(regret)
     n = len(next(iter(regret.values())))

@@ -172,9 +172,9 @@ def run_simulation(kb: KnowledgeBase, tasks: list[str], min_coverage: float, out
         if per_family:
             result = by_family(result, ctx.families)
         summary = summarise(result, "ours:auto")
-        units = len(result.dataset_names)
-        print(markdown(task, units, summary, "families" if per_family else "held-out datasets"))
-        print(compact(task, units, summary, "families" if per_family else "held-out datasets"))
+        n, units = len(result.dataset_names), "families" if per_family else "held-out datasets"
+        print(markdown(task, n, summary, units))
+        print(compact(task, n, summary, units))
         print(
             f"\n({task}: {ctx.n_datasets} datasets in {len(set(ctx.families))} families, "
             f"{ctx.norm.shape[1]} pool configs, {time.perf_counter() - t0:.0f} s)"

@@ -365,14 +365,19 @@ def test_user_runs_added_through_the_kb_shape_the_next_recommendation(kb, tmp_pa
     assert rec.configs[0] == space.default("knn")
 
 
-def test_anytime_simulation_resumes_from_its_cache(kb, tmp_path, monkeypatch):
+def _load_script(name: str):
+    """Import ``scripts/<name>.py`` as a module (the scripts are not a package)."""
     import importlib.util
     from pathlib import Path
 
-    script = Path(__file__).resolve().parents[1] / "scripts" / "benchmark_anytime.py"
-    spec = importlib.util.spec_from_file_location("benchmark_anytime", script)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_anytime_simulation_resumes_from_its_cache(kb, tmp_path, monkeypatch):
+    bench = _load_script("benchmark_anytime")
     cache = tmp_path / "anytime.jsonl"
     first = bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), cache)
     assert len(cache.read_text().splitlines()) == 12 * 2  # one line per (dataset, method)
@@ -415,14 +420,9 @@ def test_anytime_simulation_resumes_from_its_cache(kb, tmp_path, monkeypatch):
 
 
 def test_zero_shot_benchmark_recomputes_only_the_methods_asked_and_reads_the_rest(kb, tmp_path, monkeypatch):
-    import importlib.util
     import json
-    from pathlib import Path
 
-    script = Path(__file__).resolve().parents[1] / "scripts" / "benchmark_zero_shot.py"
-    spec = importlib.util.spec_from_file_location("benchmark_zero_shot", script)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _load_script("benchmark_zero_shot")
     first = tmp_path / "first.json"
     bench.run_simulation(kb, [TASK], 0.9, first)
     earlier = json.loads(first.read_text())[TASK]
@@ -455,13 +455,7 @@ def test_zero_shot_benchmark_recomputes_only_the_methods_asked_and_reads_the_res
 
 
 def test_live_anytime_rerun_reuses_earlier_rows_only_when_it_has_them(kb, tmp_path):
-    import importlib.util
-    from pathlib import Path
-
-    script = Path(__file__).resolve().parents[1] / "scripts" / "benchmark_anytime.py"
-    spec = importlib.util.spec_from_file_location("benchmark_anytime", script)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _load_script("benchmark_anytime")
     out = tmp_path / "live.txt"
     out.write_text('INFO: some log line\n{"dataset": "a", "flaml": 0.5, "flaml_s": 60.1}\n| a | table |\n')
     assert bench.read_live_rows(out) == {"a": {"dataset": "a", "flaml": 0.5, "flaml_s": 60.1}}

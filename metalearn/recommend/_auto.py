@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from types import MappingProxyType
+from typing import NamedTuple
 
 import numpy as np
 
@@ -151,6 +152,16 @@ def combine(variant: AutoVariant, norm: np.ndarray, dist: np.ndarray, model_mean
     return Ranking("auto", idx, score[idx], spread[idx], shown, dist[shown])
 
 
+class _KeptRecipe(NamedTuple):
+    """A feature set's one-standard-error recipe and its inner-CV regrets."""
+
+    name: str
+    ctx: TaskContext
+    recipe: int  # index into the variants
+    regret: np.ndarray  # per dataset, mean over SELECTION_KS, of that recipe
+    all_regrets: np.ndarray  # datasets x variants x SELECTION_KS
+
+
 class AutoStrategy(Strategy):
     """Blend, then diversify; the blend and the meta-features are chosen by cross-validation on the KB.
 
@@ -266,7 +277,7 @@ class AutoStrategy(Strategy):
 
     def _select(self, candidates: list[tuple[str, TaskContext]], variants: tuple[AutoVariant, ...]) -> None:
         """Per feature set the one-standard-error recipe, then the feature set (see ``feature_choice``)."""
-        kept = []  # (n features, name, context, recipe index, per-dataset regret of that recipe, all regrets)
+        kept: list[_KeptRecipe] = []
         for name, fctx in candidates:
             per_dataset = self._inner_regret(fctx, variants)
             if per_dataset is None:
@@ -274,16 +285,16 @@ class AutoStrategy(Strategy):
             mean_over_k = per_dataset.mean(axis=2)
             choice = one_standard_error_choice(mean_over_k)
             self.feature_selection_[name] = float(mean_over_k[:, choice].mean())
-            kept.append((len(fctx.scaler.names), name, fctx, choice, mean_over_k[:, choice], per_dataset))
+            kept.append(_KeptRecipe(name, fctx, choice, mean_over_k[:, choice], per_dataset))
         if self.feature_choice == "one-se":
-            kept.sort(key=lambda c: c[0])
-            pick = kept[one_standard_error_choice(np.column_stack([c[4] for c in kept]))]
+            kept.sort(key=lambda c: len(c.ctx.scaler.names))
+            pick = kept[one_standard_error_choice(np.column_stack([c.regret for c in kept]))]
         else:
-            pick = min(kept, key=lambda c: self.feature_selection_[c[1]])
-        _, name, fctx, choice, _, per_dataset = pick
-        self.feature_set_, self.ctx_, self.variant_ = name, fctx, variants[choice]
-        self.selection_ = {i: dict(zip(SELECTION_KS, r.tolist())) for i, r in enumerate(per_dataset.mean(axis=0))}
-        best_regret = self.feature_selection_[name]
+            pick = min(kept, key=lambda c: self.feature_selection_[c.name])
+        self.feature_set_, self.ctx_, self.variant_ = pick.name, pick.ctx, variants[pick.recipe]
+        self.selection_ = {i: dict(zip(SELECTION_KS, r.tolist()))
+                           for i, r in enumerate(pick.all_regrets.mean(axis=0))}
+        best_regret = self.feature_selection_[pick.name]
         logger.info("auto strategy for %s: %s meta-features (%d), recipe %s, inner-CV regret %.4f",
                     self.ctx_.task, self.feature_set_, len(self.ctx_.scaler.names), asdict(self.variant_),
                     best_regret)
