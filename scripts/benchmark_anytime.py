@@ -268,6 +268,9 @@ def simulate_task(kb, task: str, seeds: int, min_coverage: float, methods: tuple
     keep = ~np.isnan(regret[methods[0]][:, 0]) & ~np.isin(families, list(skip_families))
     if only_families is not None:
         keep &= np.isin(families, list(only_families))
+    if not keep.any():
+        raise SystemExit(f"{task}: no scored datasets left (families {sorted(set(families))[:5]}...; "
+                         f"only {only_families}, skip {list(skip_families)})")
     regret = {m: r[keep] for m, r in regret.items()}
     return family_means(regret, families[keep]) if by_family else regret
 

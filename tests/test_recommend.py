@@ -415,6 +415,8 @@ def test_anytime_simulation_resumes_from_its_cache(kb, tmp_path, monkeypatch):
     rest = bench.simulate_task(kb, TASK, 1, 0.9, ("random",), shared, by_family=True, skip_families=fams[:1])
     assert len(only["random"]) == 2 and len(rest["random"]) == 5
     np.testing.assert_allclose(only["random"].mean(axis=0), per_family["random"][0])
+    with pytest.raises(SystemExit, match="no scored datasets left"):
+        bench.simulate_task(kb, TASK, 1, 0.9, ("random",), shared, only_families=["no_such_family"])
     toy = bench.family_means({"a": np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 0.0]])}, np.array(["y", "x", "y"]))
     np.testing.assert_array_equal(toy["a"], [[3.0, 4.0], [3.0, 1.0]])
 
