@@ -464,3 +464,17 @@ def test_live_anytime_rerun_reuses_earlier_rows_only_when_it_has_them(kb, tmp_pa
     assert bench.read_live_rows(None) == {}
     with pytest.raises(SystemExit, match="no earlier row for \\['b'\\]"):
         bench.run_live(kb, tmp_path, 1.0, 2, 0, ["a", "b"], ["metalearn"], bench.read_live_rows(out))
+
+
+def test_noise_floor_scores_own_fold_picks_on_the_other_folds_or_on_the_benchmark_yardstick():
+    bench = _load_script("benchmark_zero_shot")
+    # one dataset, three configs, three folds: config 0 wins fold 0 only, config 1 the other two
+    folds = np.array([[[0.9, 0.1, 0.1], [0.5, 0.8, 0.8], [0.0, 0.0, 0.0]]])
+    honest = dict(((size, i), r[0]) for i, (size, r) in enumerate(bench._own_data_regrets(folds, None)))
+    assert len(honest) == 6  # 3 single folds + 3 pairs
+    np.testing.assert_allclose(honest[(1, 0)], 1 - 0.1 / 0.8)  # picked config 0 on fold 0, scored on folds 1-2
+    np.testing.assert_allclose(honest[(1, 1)], 0.0)  # picked config 1 on fold 1
+    yardstick = normalise_scores(folds.mean(axis=2))
+    leaky = [r[0] for _, r in bench._own_data_regrets(folds, yardstick)]
+    np.testing.assert_allclose(leaky[0], 1 - yardstick[0, 0])  # the same pick, on the 3-fold means
+    assert 0 < leaky[0] < honest[(1, 0)]
