@@ -95,10 +95,11 @@ def random_neighbors_method(train: TaskContext):
     return rank
 
 
-def methods(feature_choice: str = "lowest") -> dict:
-    """Ours (auto and each strategy), anchors and ablations; ``feature_choice`` is auto's (see AutoStrategy)."""
+def methods(feature_choice: str = "lowest", family_balance: bool = False) -> dict:
+    """Ours (auto and each strategy), anchors and ablations; ``feature_choice`` and ``family_balance`` are auto's."""
     return {
-        "ours:auto": strategy_method(lambda: AutoStrategy(feature_choice=feature_choice)),
+        "ours:auto": strategy_method(lambda: AutoStrategy(feature_choice=feature_choice,
+                                                          family_balance=family_balance)),
         "ours:knn": strategy_method(KNNStrategy),
         "ours:portfolio-knn": strategy_method(lambda: PortfolioStrategy(n_neighbors=20)),
         "ours:model": strategy_method(PerformanceModel),
@@ -156,7 +157,7 @@ def reused_regret(path: Path | None, task: str, ctx: TaskContext, names: list[st
 
 def run_simulation(kb: KnowledgeBase, tasks: list[str], min_coverage: float, out: Path | None,
                    only: list[str] | None = None, reuse: Path | None = None, feature_choice: str = "lowest",
-                   per_family: bool = False) -> None:
+                   per_family: bool = False, family_balance: bool = False) -> None:
     """Simulate every method (or only ``only``, the others' regrets read from ``reuse``) and report.
 
     With ``per_family`` ranks and tests run over families, each the mean of its held-out datasets.
@@ -165,7 +166,7 @@ def run_simulation(kb: KnowledgeBase, tasks: list[str], min_coverage: float, out
     for task in tasks:
         t0 = time.perf_counter()
         ctx = TaskContext.from_kb(kb, task, min_coverage=min_coverage)
-        every = methods(feature_choice)
+        every = methods(feature_choice, family_balance)
         todo = {m: f for m, f in every.items() if only is None or m in only}
         earlier = reused_regret(reuse, task, ctx, [m for m in every if m not in todo])
         fresh = simulate(ctx, todo, KS, progress=True)
@@ -345,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="simulation: rank and test per family (the mean of its held-out datasets)")
     ap.add_argument("--auto-feature-choice", choices=["lowest", "one-se"], default="lowest",
                     help="simulation: how ours:auto chooses its meta-feature set (AutoStrategy.feature_choice)")
+    ap.add_argument("--auto-family-balance", action="store_true",
+                    help="simulation: ours:auto counts each family once in its global parts (family_balance)")
     ap.add_argument("--timing", action="store_true", help="time recommend() on a 10k x 100 dataset instead")
     ap.add_argument("--noise-floor", action="store_true",
                     help="how low regret@1 can go given the CV noise of the KB's runs, instead")
@@ -364,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.methods and args.reuse is None and set(args.methods) != set(methods()):
             ap.error("--methods without every method needs --reuse for the others")
         run_simulation(kb, args.task or ["classification", "regression"], args.min_coverage, args.out,
-                       args.methods, args.reuse, args.auto_feature_choice, args.by_family)
+                       args.methods, args.reuse, args.auto_feature_choice, args.by_family, args.auto_family_balance)
     return 0
 
 

@@ -21,3 +21,27 @@ def pmlb_dir() -> Path:
     if not PMLB_DIR.exists():
         pytest.skip("../shared/datasets/pmlb is not present")
     return PMLB_DIR
+
+
+@pytest.fixture(scope="module")
+def kb_path(tmp_path_factory):
+    """The synthetic KB of :mod:`synthetic_kb` (12 datasets, 6 families, known best families)."""
+    from synthetic_kb import build_synthetic_kb
+
+    return build_synthetic_kb(tmp_path_factory.mktemp("kb") / "kb.sqlite")
+
+
+@pytest.fixture(scope="module")
+def kb(kb_path):
+    from metalearn.kb import KnowledgeBase
+
+    return KnowledgeBase.open(kb_path)
+
+
+@pytest.fixture(scope="module")
+def ctx(kb):
+    from synthetic_kb import TASK
+
+    from metalearn.recommend import TaskContext
+
+    return TaskContext.from_kb(kb, TASK)

@@ -7,10 +7,11 @@ import json
 
 import numpy as np
 import pytest
+from synthetic_kb import TASK
+from synthetic_kb import synthetic_dataset as _dataset
 
 import metalearn
-from metalearn.kb import KBStore, KnowledgeBase, RunRecord, config_key
-from metalearn.kb._sources import candidate_pool
+from metalearn.kb import KnowledgeBase
 from metalearn.recommend import (
     AutoStrategy,
     AutoVariant,
@@ -18,61 +19,12 @@ from metalearn.recommend import (
     PerformanceModel,
     PortfolioStrategy,
     Recommender,
-    TaskContext,
     TransferPrior,
     normalise_scores,
     one_per_family,
 )
 from metalearn.recommend._prior import ranking_loss
 from metalearn.recommend._simulate import holm, regret_at_k, simulate, strategy_method, summarise
-from metalearn.space import SPACE_VERSION
-
-TASK = "classification"
-
-
-def _dataset(kind: str, seed: int):
-    """'wide' datasets (many features, few rows) favour linear models; 'tall' ones favour boosting."""
-    rng = np.random.default_rng(seed)
-    n, p = (80, 40) if kind == "wide" else (600, 4)
-    X = rng.normal(size=(n, p))
-    y = (X[:, 0] + 0.5 * rng.normal(size=n) > 0).astype(int)
-    return metalearn.load_dataset((X, y), name=f"{kind}_{seed}")
-
-
-@pytest.fixture(scope="module")
-def kb_path(tmp_path_factory):
-    """A KB of 12 datasets in two kinds; scores favour 'linear' on wide and 'hist_gradient_boosting' on tall."""
-    path = tmp_path_factory.mktemp("kb") / "kb.sqlite"
-    pool = candidate_pool(TASK, 21, random_state=0)
-    rng = np.random.default_rng(0)
-    with KBStore(path, create=True) as store:
-        store.set_meta({"space_version": SPACE_VERSION})
-        store.add_configs((config_key(TASK, c), TASK, c["family"], c, SPACE_VERSION) for c in pool)
-        for i in range(12):
-            kind = "wide" if i % 2 else "tall"
-            ds = _dataset(kind, i)
-            mf = metalearn.extract_metafeatures(ds, groups=["general", "statistical"]).values
-            did = store.add_dataset(name=ds.name, source="local", task=TASK, family=f"fam{i // 2}",
-                                    n_rows=ds.n_rows, n_features=ds.n_features, n_classes=2,
-                                    metafeatures={k: (None if v != v else v) for k, v in mf.items()})
-            favourite = "linear" if kind == "wide" else "hist_gradient_boosting"
-            runs = []
-            for c in pool:
-                score = 0.6 + 0.05 * rng.random() + (0.3 if c["family"] == favourite else 0.0)
-                runs.append(RunRecord(did, config_key(TASK, c), "balanced_accuracy", (score,), score, 0.1, "ok",
-                                      "local"))
-            store.add_runs(runs)
-    return path
-
-
-@pytest.fixture(scope="module")
-def kb(kb_path):
-    return KnowledgeBase.open(kb_path)
-
-
-@pytest.fixture(scope="module")
-def ctx(kb):
-    return TaskContext.from_kb(kb, TASK)
 
 
 def test_normalised_scores_are_zero_to_one_with_failures_at_zero():
@@ -144,6 +96,27 @@ def test_auto_strategy_one_se_feature_choice_keeps_the_smaller_set_unless_it_is_
         assert len(one_se.ctx_.scaler.names) == len(sets[one_se_pick])
     with pytest.raises(metalearn.exceptions.InvalidParameterError, match="feature_choice"):
         AutoStrategy(feature_choice="smallest").fit(ctx)
+
+
+def test_family_balance_counts_a_family_of_near_copies_once_in_the_global_parts(ctx):
+    from metalearn.recommend._auto import combine, family_balanced_weights
+
+    # three near-copies favour config 0, two unrelated datasets config 1; the global portfolio recipe
+    norm = np.array([[1.0, 0.0, 0.5]] * 3 + [[0.0, 1.0, 0.5]] * 2)
+    families = ["copies"] * 3 + ["b", "c"]
+    global_only = AutoVariant(blend=0.0, global_weight=1.0, portfolio_global=1.0)
+    flat = np.zeros(3)
+    per_dataset = combine(global_only, norm, np.arange(5.0), flat, flat, norm.mean(axis=0), 2)
+    weights = family_balanced_weights(families)
+    np.testing.assert_allclose(weights, [1 / 9] * 3 + [1 / 3] * 2)
+    per_family = combine(global_only, norm, np.arange(5.0), flat, flat, weights @ norm, 2, weights)
+    assert per_dataset.indices[0] == 0 and per_family.indices[0] == 1
+    assert sorted(per_family.indices) == [0, 1]  # the portfolio still covers the copies' favourite
+
+    balanced = AutoStrategy(variants=[global_only], family_balance=True).fit(ctx)
+    np.testing.assert_allclose(balanced.global_mean_, family_balanced_weights(ctx.families) @ ctx.norm)
+    plain = AutoStrategy(variants=[global_only]).fit(ctx)
+    assert plain.global_weights_ is None and np.array_equal(plain.global_mean_, ctx.norm.mean(axis=0))
 
 
 def test_a_subset_of_a_feature_restricted_context_stays_restricted(ctx):
@@ -363,118 +336,3 @@ def test_user_runs_added_through_the_kb_shape_the_next_recommendation(kb, tmp_pa
     rec = metalearn.recommend(_dataset("wide", 500), k=1, kb=reopened, strategy="knn")
     assert rec.neighbors[0].name.startswith("user_")
     assert rec.configs[0] == space.default("knn")
-
-
-def _load_script(name: str):
-    """Import ``scripts/<name>.py`` as a module (the scripts are not a package)."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_anytime_simulation_resumes_from_its_cache(kb, tmp_path, monkeypatch):
-    bench = _load_script("benchmark_anytime")
-    cache = tmp_path / "anytime.jsonl"
-    first = bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), cache)
-    assert len(cache.read_text().splitlines()) == 12 * 2  # one line per (dataset, method)
-
-    def no_more_work(*args, **kwargs):
-        raise AssertionError("a cached dataset was simulated again")
-
-    monkeypatch.setattr(bench, "simulate_dataset", no_more_work)
-    again = bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), cache)
-    for method in ("ours", "random"):
-        np.testing.assert_array_equal(first[method], again[method])
-    with pytest.raises(AssertionError, match="simulated again"):  # another seed count is another setting
-        bench.simulate_task(kb, TASK, 2, 0.9, ("ours", "random"), cache)
-
-    # two shards sharing a cache split the families; the unsharded rerun only reads
-    monkeypatch.undo()
-    shared = tmp_path / "sharded.jsonl"
-    halves = [bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), shared, shard=(i, 2)) for i in (0, 1)]
-    assert len(halves[0]["ours"]) == 6 and len(halves[1]["ours"]) == 12  # 3 families each; the 2nd reads the 1st
-    monkeypatch.setattr(bench, "simulate_dataset", no_more_work)
-    whole = bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), shared)
-    np.testing.assert_array_equal(whole["random"], first["random"])
-    with pytest.raises(AssertionError, match="simulated again"):  # a subsample is another setting
-        bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), shared, max_per_family=1)
-    monkeypatch.undo()
-    one_each = bench.simulate_task(kb, TASK, 1, 0.9, ("random",), None, max_per_family=1)
-    assert len(one_each["random"]) == 6
-    # per family: one row per family (the mean of its datasets), read from the same cache
-    monkeypatch.setattr(bench, "simulate_dataset", no_more_work)
-    per_family = bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), shared, by_family=True)
-    assert len(per_family["ours"]) == 6
-    np.testing.assert_allclose(per_family["random"].mean(axis=0), whole["random"].mean(axis=0))  # 2 per family
-    fams = sorted(set(TaskContext.from_kb(kb, TASK).families))
-    only = bench.simulate_task(kb, TASK, 1, 0.9, ("random",), shared, only_families=fams[:1])
-    rest = bench.simulate_task(kb, TASK, 1, 0.9, ("random",), shared, by_family=True, skip_families=fams[:1])
-    assert len(only["random"]) == 2 and len(rest["random"]) == 5
-    np.testing.assert_allclose(only["random"].mean(axis=0), per_family["random"][0])
-    with pytest.raises(SystemExit, match="no scored datasets left"):
-        bench.simulate_task(kb, TASK, 1, 0.9, ("random",), shared, only_families=["no_such_family"])
-    toy = bench.family_means({"a": np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 0.0]])}, np.array(["y", "x", "y"]))
-    np.testing.assert_array_equal(toy["a"], [[3.0, 4.0], [3.0, 1.0]])
-
-
-def test_zero_shot_benchmark_recomputes_only_the_methods_asked_and_reads_the_rest(kb, tmp_path, monkeypatch):
-    import json
-
-    bench = _load_script("benchmark_zero_shot")
-    first = tmp_path / "first.json"
-    bench.run_simulation(kb, [TASK], 0.9, first)
-    earlier = json.loads(first.read_text())[TASK]
-    assert set(earlier["regret"]) == set(bench.methods()) and len(earlier["datasets"]) == 12
-
-    # recompute the random baseline only; every other method must come from the earlier file
-    computed = []
-    real_simulate = bench.simulate
-
-    def recording_simulate(ctx, todo, *args, **kwargs):
-        computed.append(list(todo))
-        return real_simulate(ctx, todo, *args, **kwargs)
-
-    monkeypatch.setattr(bench, "simulate", recording_simulate)
-    again = tmp_path / "again.json"
-    bench.run_simulation(kb, [TASK], 0.9, again, only=["random-config"], reuse=first)
-    assert computed == [["random-config"]]
-    assert json.loads(again.read_text())[TASK]["regret"] == earlier["regret"]
-    assert json.loads(again.read_text())[TASK]["summary"] == earlier["summary"]
-    per_family = tmp_path / "per_family.json"
-    bench.run_simulation(kb, [TASK], 0.9, per_family, only=["random-config"], reuse=first, per_family=True)
-    families = json.loads(per_family.read_text())[TASK]
-    assert families["per_family"] and len(families["datasets"]) == 6  # 12 datasets, 2 in each family
-    np.testing.assert_allclose(np.mean(families["regret"]["ours:auto"], axis=0),
-                               np.mean(earlier["regret"]["ours:auto"], axis=0))
-    other = tmp_path / "other.json"
-    other.write_text(json.dumps({TASK: {**earlier, "datasets": earlier["datasets"][::-1]}}))
-    with pytest.raises(SystemExit, match="same 12 datasets"):
-        bench.run_simulation(kb, [TASK], 0.9, None, only=["random-config"], reuse=other)
-
-
-def test_live_anytime_rerun_reuses_earlier_rows_only_when_it_has_them(kb, tmp_path):
-    bench = _load_script("benchmark_anytime")
-    out = tmp_path / "live.txt"
-    out.write_text('INFO: some log line\n{"dataset": "a", "flaml": 0.5, "flaml_s": 60.1}\n| a | table |\n')
-    assert bench.read_live_rows(out) == {"a": {"dataset": "a", "flaml": 0.5, "flaml_s": 60.1}}
-    assert bench.read_live_rows(None) == {}
-    with pytest.raises(SystemExit, match="no earlier row for \\['b'\\]"):
-        bench.run_live(kb, tmp_path, 1.0, 2, 0, ["a", "b"], ["metalearn"], bench.read_live_rows(out))
-
-
-def test_noise_floor_scores_own_fold_picks_on_the_other_folds_or_on_the_benchmark_yardstick():
-    bench = _load_script("benchmark_zero_shot")
-    # one dataset, three configs, three folds: config 0 wins fold 0 only, config 1 the other two
-    folds = np.array([[[0.9, 0.1, 0.1], [0.5, 0.8, 0.8], [0.0, 0.0, 0.0]]])
-    honest = dict(((size, i), r[0]) for i, (size, r) in enumerate(bench._own_data_regrets(folds, None)))
-    assert len(honest) == 6  # 3 single folds + 3 pairs
-    np.testing.assert_allclose(honest[(1, 0)], 1 - 0.1 / 0.8)  # picked config 0 on fold 0, scored on folds 1-2
-    np.testing.assert_allclose(honest[(1, 1)], 0.0)  # picked config 1 on fold 1
-    yardstick = normalise_scores(folds.mean(axis=2))
-    leaky = [r[0] for _, r in bench._own_data_regrets(folds, yardstick)]
-    np.testing.assert_allclose(leaky[0], 1 - yardstick[0, 0])  # the same pick, on the 3-fold means
-    assert 0 < leaky[0] < honest[(1, 0)]

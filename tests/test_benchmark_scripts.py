@@ -1,0 +1,123 @@
+"""The benchmark scripts' own logic (caching, reuse, reports, noise floor) on the synthetic KB."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from synthetic_kb import TASK
+
+from metalearn.recommend import TaskContext, normalise_scores
+
+
+def _load_script(name: str):
+    """Import ``scripts/<name>.py`` as a module (the scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_anytime_simulation_resumes_from_its_cache(kb, tmp_path, monkeypatch):
+    bench = _load_script("benchmark_anytime")
+    cache = tmp_path / "anytime.jsonl"
+    first = bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), cache)
+    assert len(cache.read_text().splitlines()) == 12 * 2  # one line per (dataset, method)
+
+    def no_more_work(*args, **kwargs):
+        raise AssertionError("a cached dataset was simulated again")
+
+    monkeypatch.setattr(bench, "simulate_dataset", no_more_work)
+    again = bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), cache)
+    for method in ("ours", "random"):
+        np.testing.assert_array_equal(first[method], again[method])
+    with pytest.raises(AssertionError, match="simulated again"):  # another seed count is another setting
+        bench.simulate_task(kb, TASK, 2, 0.9, ("ours", "random"), cache)
+
+    # two shards sharing a cache split the families; the unsharded rerun only reads
+    monkeypatch.undo()
+    shared = tmp_path / "sharded.jsonl"
+    halves = [bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), shared, shard=(i, 2)) for i in (0, 1)]
+    assert len(halves[0]["ours"]) == 6 and len(halves[1]["ours"]) == 12  # 3 families each; the 2nd reads the 1st
+    monkeypatch.setattr(bench, "simulate_dataset", no_more_work)
+    whole = bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), shared)
+    np.testing.assert_array_equal(whole["random"], first["random"])
+    with pytest.raises(AssertionError, match="simulated again"):  # a subsample is another setting
+        bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), shared, max_per_family=1)
+    monkeypatch.undo()
+    one_each = bench.simulate_task(kb, TASK, 1, 0.9, ("random",), None, max_per_family=1)
+    assert len(one_each["random"]) == 6
+    # per family: one row per family (the mean of its datasets), read from the same cache
+    monkeypatch.setattr(bench, "simulate_dataset", no_more_work)
+    per_family = bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), shared, by_family=True)
+    assert len(per_family["ours"]) == 6
+    np.testing.assert_allclose(per_family["random"].mean(axis=0), whole["random"].mean(axis=0))  # 2 per family
+    fams = sorted(set(TaskContext.from_kb(kb, TASK).families))
+    only = bench.simulate_task(kb, TASK, 1, 0.9, ("random",), shared, only_families=fams[:1])
+    rest = bench.simulate_task(kb, TASK, 1, 0.9, ("random",), shared, by_family=True, skip_families=fams[:1])
+    assert len(only["random"]) == 2 and len(rest["random"]) == 5
+    np.testing.assert_allclose(only["random"].mean(axis=0), per_family["random"][0])
+    with pytest.raises(SystemExit, match="no scored datasets left"):
+        bench.simulate_task(kb, TASK, 1, 0.9, ("random",), shared, only_families=["no_such_family"])
+    toy = bench.family_means({"a": np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 0.0]])}, np.array(["y", "x", "y"]))
+    np.testing.assert_array_equal(toy["a"], [[3.0, 4.0], [3.0, 1.0]])
+
+
+def test_zero_shot_benchmark_recomputes_only_the_methods_asked_and_reads_the_rest(kb, tmp_path, monkeypatch):
+    bench = _load_script("benchmark_zero_shot")
+    first = tmp_path / "first.json"
+    bench.run_simulation(kb, [TASK], 0.9, first)
+    earlier = json.loads(first.read_text())[TASK]
+    assert set(earlier["regret"]) == set(bench.methods()) and len(earlier["datasets"]) == 12
+
+    # recompute the random baseline only; every other method must come from the earlier file
+    computed = []
+    real_simulate = bench.simulate
+
+    def recording_simulate(ctx, todo, *args, **kwargs):
+        computed.append(list(todo))
+        return real_simulate(ctx, todo, *args, **kwargs)
+
+    monkeypatch.setattr(bench, "simulate", recording_simulate)
+    again = tmp_path / "again.json"
+    bench.run_simulation(kb, [TASK], 0.9, again, only=["random-config"], reuse=first)
+    assert computed == [["random-config"]]
+    assert json.loads(again.read_text())[TASK]["regret"] == earlier["regret"]
+    assert json.loads(again.read_text())[TASK]["summary"] == earlier["summary"]
+    per_family = tmp_path / "per_family.json"
+    bench.run_simulation(kb, [TASK], 0.9, per_family, only=["random-config"], reuse=first, per_family=True)
+    families = json.loads(per_family.read_text())[TASK]
+    assert families["per_family"] and len(families["datasets"]) == 6  # 12 datasets, 2 in each family
+    np.testing.assert_allclose(np.mean(families["regret"]["ours:auto"], axis=0),
+                               np.mean(earlier["regret"]["ours:auto"], axis=0))
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({TASK: {**earlier, "datasets": earlier["datasets"][::-1]}}))
+    with pytest.raises(SystemExit, match="same 12 datasets"):
+        bench.run_simulation(kb, [TASK], 0.9, None, only=["random-config"], reuse=other)
+
+
+def test_live_anytime_rerun_reuses_earlier_rows_only_when_it_has_them(kb, tmp_path):
+    bench = _load_script("benchmark_anytime")
+    out = tmp_path / "live.txt"
+    out.write_text('INFO: some log line\n{"dataset": "a", "flaml": 0.5, "flaml_s": 60.1}\n| a | table |\n')
+    assert bench.read_live_rows(out) == {"a": {"dataset": "a", "flaml": 0.5, "flaml_s": 60.1}}
+    assert bench.read_live_rows(None) == {}
+    with pytest.raises(SystemExit, match="no earlier row for \\['b'\\]"):
+        bench.run_live(kb, tmp_path, 1.0, 2, 0, ["a", "b"], ["metalearn"], bench.read_live_rows(out))
+
+
+def test_noise_floor_scores_own_fold_picks_on_the_other_folds_or_on_the_benchmark_yardstick():
+    bench = _load_script("benchmark_zero_shot")
+    # one dataset, three configs, three folds: config 0 wins fold 0 only, config 1 the other two
+    folds = np.array([[[0.9, 0.1, 0.1], [0.5, 0.8, 0.8], [0.0, 0.0, 0.0]]])
+    honest = dict(((size, i), r[0]) for i, (size, r) in enumerate(bench._own_data_regrets(folds, None)))
+    assert len(honest) == 6  # 3 single folds + 3 pairs
+    np.testing.assert_allclose(honest[(1, 0)], 1 - 0.1 / 0.8)  # picked config 0 on fold 0, scored on folds 1-2
+    np.testing.assert_allclose(honest[(1, 1)], 0.0)  # picked config 1 on fold 1
+    yardstick = normalise_scores(folds.mean(axis=2))
+    leaky = [r[0] for _, r in bench._own_data_regrets(folds, yardstick)]
+    np.testing.assert_allclose(leaky[0], 1 - yardstick[0, 0])  # the same pick, on the 3-fold means
+    assert 0 < leaky[0] < honest[(1, 0)]
