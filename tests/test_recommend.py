@@ -117,6 +117,9 @@ def test_family_balance_counts_a_family_of_near_copies_once_in_the_global_parts(
     np.testing.assert_allclose(balanced.global_mean_, family_balanced_weights(ctx.families) @ ctx.norm)
     plain = AutoStrategy(variants=[global_only]).fit(ctx)
     assert plain.global_weights_ is None and np.array_equal(plain.global_mean_, ctx.norm.mean(axis=0))
+    assert "near-copies once" in balanced.describe() and "near-copies" not in plain.describe()
+    with pytest.raises(metalearn.exceptions.InvalidParameterError, match="family_balance"):
+        AutoStrategy(family_balance="yes").fit(ctx)
 
 
 def test_a_subset_of_a_feature_restricted_context_stays_restricted(ctx):

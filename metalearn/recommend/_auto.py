@@ -257,6 +257,10 @@ class AutoStrategy(Strategy):
         (empty without selection).
     feature_selection_ : dict
         Inner-CV regret (mean over k) of each feature set's kept recipe (empty without selection).
+    global_mean_ : ndarray
+        Each config's (weighted) mean normalised score over the KB datasets.
+    global_weights_ : ndarray or None
+        The KB datasets' weights in the global parts (None: uniform).
     """
 
     name = "auto"
@@ -278,6 +282,8 @@ class AutoStrategy(Strategy):
         super().fit(ctx)
         if self.feature_choice not in ("lowest", "one-se"):
             raise InvalidParameterError(f"feature_choice must be 'lowest' or 'one-se', not {self.feature_choice!r}")
+        if not isinstance(self.family_balance, (bool, np.bool_)):
+            raise InvalidParameterError(f"family_balance must be True or False, not {self.family_balance!r}")
         variants = tuple(self.variants) if self.variants is not None else DEFAULT_VARIANTS
         if not variants:
             raise InvalidParameterError("AutoStrategy needs at least one variant")
@@ -369,7 +375,9 @@ class AutoStrategy(Strategy):
                     if self.feature_set_ != "context" else "")
         how = (" (recipe and meta-features chosen by cross-validation over the KB's dataset families)"
                if self.selection_ else "")
-        return self.variant_.describe() + features + how
+        balance = (" The KB-wide means count each family of near-copies once."
+                   if getattr(self, "global_weights_", None) is not None else "")
+        return self.variant_.describe() + features + how + balance
 
     def rank(self, query: np.ndarray, k: int) -> Ranking:
         """Rank the pool for a query scaled by :meth:`scale` with the chosen recipe."""
