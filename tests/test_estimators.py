@@ -71,3 +71,35 @@ def test_invalid_parameters_raise_at_fit(params):
     X, y = np.random.default_rng(0).normal(size=(30, 2)), np.arange(30) % 2
     with pytest.raises(InvalidParameterError):
         MetaLearnClassifier(**{"warm_start": "defaults", **params}).fit(X, y)
+
+
+def test_auto_cv_uses_three_folds_only_for_large_data_under_a_time_budget(monkeypatch):
+    import importlib
+
+    import metalearn
+    from metalearn.estimators import _effective_cv
+
+    rng = np.random.default_rng(0)
+    big = metalearn.load_dataset((rng.normal(size=(12_000, 3)), np.arange(12_000) % 2))
+    small = metalearn.load_dataset((rng.normal(size=(200, 3)), np.arange(200) % 2))
+    assert _effective_cv(big, "auto", time_budget=60) == 3
+    assert _effective_cv(big, "auto") == 5  # no budget: the folds cost nothing that matters
+    assert _effective_cv(small, "auto", time_budget=60) == 5
+    assert _effective_cv(big, 5, time_budget=60) == 5  # an explicit number is kept
+    with pytest.raises(InvalidParameterError, match="'auto' or an integer"):
+        _effective_cv(small, "three")
+
+    # the estimator passes the resolved folds to the search
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_optimize(dataset, **kwargs):
+        seen["cv"] = kwargs["cv"]
+        raise Stop
+
+    monkeypatch.setattr(importlib.import_module("metalearn.optimize"), "optimize", fake_optimize)
+    with pytest.raises(Stop):
+        MetaLearnClassifier(time_budget=30, warm_start="defaults").fit(big.X, big.y)
+    assert seen["cv"] == 3
