@@ -244,12 +244,13 @@ def fold_scores(kb: KnowledgeBase, ctx: TaskContext) -> np.ndarray:
     return out
 
 
-def _own_data_regrets(folds: np.ndarray, yardstick: np.ndarray | None) -> list[np.ndarray]:
+def _own_data_regrets(folds: np.ndarray, yardstick: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
     """Regret@1 per dataset of picking the best config on some of its own CV folds, for every fold subset.
 
-    ``yardstick=None`` scores the pick on the remaining folds (normalised
-    there); otherwise on ``yardstick`` (the benchmark's normalised 3-fold
-    means, which contain the folds the pick saw).
+    Each pick is scored twice: on the remaining folds (normalised there), and
+    on ``yardstick`` (the benchmark's normalised 3-fold means, which contain
+    the folds the pick saw). Returns ``(folds picked on, held-out regret,
+    yardstick regret)`` per subset.
     """
     n_folds = folds.shape[2]
     ok = ~np.isnan(folds).any(axis=2)
@@ -257,12 +258,10 @@ def _own_data_regrets(folds: np.ndarray, yardstick: np.ndarray | None) -> list[n
     for size in range(1, n_folds):
         for chosen in itertools.combinations(range(n_folds), size):
             pick = np.nanargmax(np.where(ok, folds[:, :, list(chosen)].mean(axis=2), -np.inf), axis=1)
-            if yardstick is None:
-                rest = [f for f in range(n_folds) if f not in chosen]
-                held = normalise_scores(np.where(ok, folds[:, :, rest].mean(axis=2), np.nan))
-            else:
-                held = yardstick
-            out.append((size, 1 - held[np.arange(len(pick)), pick]))
+            rest = [f for f in range(n_folds) if f not in chosen]
+            held = normalise_scores(np.where(ok, folds[:, :, rest].mean(axis=2), np.nan))
+            rows = np.arange(len(pick))
+            out.append((size, 1 - held[rows, pick], 1 - yardstick[rows, pick]))
     return out
 
 
@@ -284,7 +283,8 @@ def run_noise_floor(kb: KnowledgeBase, tasks: list[str], min_coverage: float, se
         folds = fold_scores(kb, ctx)
         n_folds = folds.shape[2]
         ok = ~np.isnan(folds).any(axis=2)
-        own_means = [float(np.nanmean(r)) for _, r in _own_data_regrets(folds, None)]
+        own = _own_data_regrets(folds, ctx.norm)
+        own_means = [float(np.nanmean(r)) for _, r, _ in own]
         mean = np.where(ok, folds.mean(axis=2), np.nan)
         effect = np.nanmedian(folds - mean[:, :, None], axis=1)
         resid = folds - mean[:, :, None] - effect[:, None, :]
@@ -298,7 +298,7 @@ def run_noise_floor(kb: KnowledgeBase, tasks: list[str], min_coverage: float, se
               f"{min(own_means):.3f}-{max(own_means):.3f} over {len(own_means)} fold splits; "
               f"(b) perfect predictor of expected scores {np.nanmean(perfect):.3f}")
         leaky: dict[int, list[float]] = {}
-        for size, regret in _own_data_regrets(folds, ctx.norm):
+        for size, _, regret in own:
             leaky.setdefault(size, []).append(float(np.mean(regret)))
         print("  (c) own-data selection scored on the benchmark's 3-fold means (which include the folds it saw): "
               + "; ".join(f"picked on {size} of {n_folds} folds {min(v):.3f}-{max(v):.3f}"

@@ -113,11 +113,12 @@ def test_noise_floor_scores_own_fold_picks_on_the_other_folds_or_on_the_benchmar
     bench = _load_script("benchmark_zero_shot")
     # one dataset, three configs, three folds: config 0 wins fold 0 only, config 1 the other two
     folds = np.array([[[0.9, 0.1, 0.1], [0.5, 0.8, 0.8], [0.0, 0.0, 0.0]]])
-    honest = dict(((size, i), r[0]) for i, (size, r) in enumerate(bench._own_data_regrets(folds, None)))
+    yardstick = normalise_scores(folds.mean(axis=2))
+    own = bench._own_data_regrets(folds, yardstick)
+    honest = dict(((size, i), r[0]) for i, (size, r, _) in enumerate(own))
     assert len(honest) == 6  # 3 single folds + 3 pairs
     np.testing.assert_allclose(honest[(1, 0)], 1 - 0.1 / 0.8)  # picked config 0 on fold 0, scored on folds 1-2
     np.testing.assert_allclose(honest[(1, 1)], 0.0)  # picked config 1 on fold 1
-    yardstick = normalise_scores(folds.mean(axis=2))
-    leaky = [r[0] for _, r in bench._own_data_regrets(folds, yardstick)]
+    leaky = [r[0] for _, _, r in own]
     np.testing.assert_allclose(leaky[0], 1 - yardstick[0, 0])  # the same pick, on the 3-fold means
     assert 0 < leaky[0] < honest[(1, 0)]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from metalearn.evaluation import DEFAULT_MAX_ROWS
 from metalearn.exceptions import InvalidParameterError
 from metalearn.optimize._base import Optimizer, SearchExhaustedError, equivalence_key
 from metalearn.optimize._bo import BayesianOptimizer
@@ -52,7 +53,7 @@ def optimize(dataset, *, optimizer: Optimizer | None = None, n_trials: int | Non
              time_budget: float | None = None, metric: str | None = None, cv: int = 5, n_jobs: int = 1,
              warm_start: list[dict] | None = None, prior: Prior | None = None,
              observations: list[Observation] | None = None, random_state: int | None = None,
-             verbose: int = 0, isolation: str = "process", max_rows: int | None = 20_000,
+             verbose: int = 0, isolation: str = "process", max_rows: int | None = DEFAULT_MAX_ROWS,
              evaluate_fn: Callable[[dict], TrialResult] | None = None,
              reserve: Callable[[pd.DataFrame], float] | None = None) -> OptimizationResult:
     """Search the pipeline space of ``dataset`` for the best configuration.
