@@ -21,12 +21,7 @@ Usage::
     nice -n 10 python scripts/benchmark_anytime.py --kb .work/kb.sqlite --seeds 5
     nice -n 10 python scripts/benchmark_anytime.py --kb .work/kb.sqlite --data-dir ../shared/datasets/pmlb \\
         --budget 60 --max-datasets 20
-    # ablation of ours' two defaults (enqueued configs, portfolio trials) on a third of the families:
-    python scripts/benchmark_anytime.py --kb knowledge_base --seeds 5 --max-per-family 1 --shard 0/3 \\
-        --methods ours ours_no_prior ours_w1_p15 ours_w5_p15 ours_w5_p0 --cache .work/ablation.jsonl
-    # the family-diverse warm start (three of the top 10, one per model family first) on every family:
-    python scripts/benchmark_anytime.py --kb knowledge_base --seeds 5 --max-per-family 1 \\
-        --methods ours ours_div3 --cache .work/anytime.jsonl
+    # (the ablations of ours' defaults and ours_div3: commands in docs/optimizer.md and docs/benchmarks/anytime.md)
     # every held-out dataset (the default), then the same cached curves with each family counted once:
     python scripts/benchmark_anytime.py --kb knowledge_base --seeds 5 --cache .work/full.jsonl
     python scripts/benchmark_anytime.py --kb knowledge_base --seeds 5 --cache .work/full.jsonl --by-family
@@ -49,14 +44,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata, wilcoxon
+from anytime_tpe import run_tpe, suggest_config
+from scipy.stats import rankdata
 
 from metalearn.estimators import WARM_START_WITH_PRIOR
 from metalearn.kb._kb import KnowledgeBase
 from metalearn.optimize import BayesianOptimizer, RandomSearch, TrialResult
 from metalearn.recommend import KNNStrategy, PortfolioStrategy, TaskContext, TransferPrior, one_per_family
 from metalearn.recommend._auto import make_strategy
-from metalearn.recommend._simulate import family_means, holm
+from metalearn.recommend._simulate import family_means, wilcoxon_holm
 from metalearn.space import get_space
 
 KS = (1, 5, 10, 25, 50)
@@ -71,55 +67,6 @@ METHODS = ("ours", "ours_no_prior", "cold_bo", "random", "tpe_cold", "tpe_warm",
 #: not in the default table: cold BO with the random-forest surrogate (the surrogate choice), ablations of ours
 EXTRA_METHODS = ("cold_bo_rf", "ours_div3", "ours_w1_p15", "ours_w5_p15", "ours_w5_p0")
 COLD_METHODS = ("cold_bo", "random", "tpe_cold", "cold_bo_rf")
-
-
-# -- optuna over our space ------------------------------------------------------
-def suggest_config(trial, space) -> dict:
-    """Define-by-run Optuna suggestion of a configuration of ``space`` (conditional on family)."""
-    from metalearn.space import Categorical, Int
-
-    family = trial.suggest_categorical("family", list(space.families))
-    config: dict = {"family": family}
-    for p in space.family(family).params:
-        if not all(c.holds(config) for c in p.conditions):
-            continue
-        name = f"{family}.{p.name}"
-        if isinstance(p, Categorical):
-            config[p.name] = trial.suggest_categorical(name, list(p.choices))
-        elif isinstance(p, Int):
-            config[p.name] = trial.suggest_int(name, int(p.low), int(p.high), log=p.log)
-        else:
-            config[p.name] = trial.suggest_float(name, p.low, p.high, log=p.log)
-    return space.validate(config)
-
-
-def optuna_params(config: dict) -> dict:
-    """Optuna parameter names of a configuration (for ``enqueue_trial``)."""
-    return {"family": config["family"], **{f"{config['family']}.{k}": v for k, v in config.items() if k != "family"}}
-
-
-def run_tpe(space, pool: list[dict], scores: np.ndarray, n: int, seed: int, warm: list[dict]) -> list[int]:
-    """TPE in the full space; each suggestion is mapped to the nearest untried pool config (table lookup)."""
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
-    for config in warm:
-        study.enqueue_trial(optuna_params(config))
-    codes = space.encode_many(pool)
-    tried: list[int] = []
-    for _ in range(n):
-        trial = study.ask()
-        code = space.encode(suggest_config(trial, space))
-        dist = np.linalg.norm(codes - code, axis=1)
-        dist[tried] = np.inf
-        j = int(np.argmin(dist))
-        tried.append(j)
-        if np.isfinite(scores[j]):
-            study.tell(trial, float(scores[j]))
-        else:
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-    return tried
 
 
 # -- simulated -----------------------------------------------------------------
@@ -215,15 +162,24 @@ def simulate_task(kb, task: str, seeds: int, min_coverage: float, methods: tuple
                   cache: Path | None = None, max_per_family: int | None = None,
                   shard: tuple[int, int] = (0, 1), by_family: bool = False,
                   only_families: Collection[str] | None = None, skip_families: Collection[str] = ()) -> dict:
+    """Method -> regret curves of the scored datasets (per family with ``by_family``); see :func:`scored_rows`."""
+    regret, families = scored_rows(kb, task, seeds, min_coverage, methods, cache, max_per_family, shard,
+                                   only_families, skip_families)
+    return family_means(regret, families) if by_family else regret
+
+
+def scored_rows(kb, task: str, seeds: int, min_coverage: float, methods: tuple[str, ...],
+                cache: Path | None = None, max_per_family: int | None = None, shard: tuple[int, int] = (0, 1),
+                only_families: Collection[str] | None = None,
+                skip_families: Collection[str] = ()) -> tuple[dict, np.ndarray]:
     """LOFO anytime simulation; with ``cache`` (JSONL) every finished dataset is kept and a rerun resumes.
 
     ``shard = (i, n)`` computes only every n-th family starting at i (the
     others are read from the cache when present), so n processes sharing one
     cache file split the work; a final unsharded run reports the whole table.
-    With ``by_family`` the returned curves are per family (the mean over its
-    scored datasets), so that each family counts once in ranks and tests.
     ``only_families`` / ``skip_families`` restrict what is returned (a
     breakdown; the draws and the cache are the same as for the whole run).
+    Returns method -> (scored datasets x KS) regret, and each scored dataset's family.
     """
     ctx = TaskContext.from_kb(kb, task, min_coverage=min_coverage)
     families = np.asarray(ctx.families)
@@ -271,44 +227,54 @@ def simulate_task(kb, task: str, seeds: int, min_coverage: float, methods: tuple
     if not keep.any():
         raise SystemExit(f"{task}: no scored datasets left (families {sorted(set(families))[:5]}...; "
                          f"only {only_families}, skip {list(skip_families)})")
-    regret = {m: r[keep] for m, r in regret.items()}
-    return family_means(regret, families[keep]) if by_family else regret
+    return {m: r[keep] for m, r in regret.items()}, families[keep]
+
+
+def anytime_targets(regret: dict) -> dict:
+    """Mean ranks at every k, Wilcoxon-Holm p-values against ``ours`` at TEST_KS, and #6's three targets.
+
+    The significance target counts a baseline only when ours also has the lower mean regret at k=10.
+
+    ``regret`` maps methods (``ours`` first) to (units x KS) regret curves.
+    """
+    methods = list(regret)
+    ranks, tests = {}, {}
+    for j, k in enumerate(KS):
+        table = np.column_stack([regret[m][:, j] for m in methods])
+        ranks[k] = dict(zip(methods, np.apply_along_axis(rankdata, 1, table).mean(axis=0)))
+    for k in TEST_KS:
+        j = KS.index(k)
+        tests[k] = wilcoxon_holm(regret["ours"][:, j], {m: regret[m][:, j] for m in methods[1:]})
+    r10 = {m: float(regret[m][:, KS.index(10)].mean()) for m in methods}
+    better = {m: p < 0.05 and r10["ours"] < r10[m] for m, p in tests[10].items()}  # the test is two-sided
+    return {"ranks": ranks, "holm": tests, "regret10": r10, "significantly_better": better,
+            "best_rank": all(min(ranks[k], key=ranks[k].get) == "ours" for k in KS),
+            "half_of_cold": r10["ours"] <= r10["cold_bo"] / 2 if "cold_bo" in r10 else None,
+            "significant": all(better.values())}
 
 
 def report_simulated(task: str, regret: dict, unit: str = "held-out datasets") -> dict:
     methods = list(regret)
     n = len(next(iter(regret.values())))
+    found = anytime_targets(regret)
+    ranks, tests, r10 = found["ranks"], found["holm"], found["regret10"]
     print(f"\n### {task}: normalised regret (mean over {n} {unit}) / mean rank")
     header = "| method | " + " | ".join(f"k={k}" for k in KS) + " |"
     print(header + "\n|" + "---|" * (len(KS) + 1))
-    ranks = {}
-    for j, k in enumerate(KS):
-        table = np.column_stack([regret[m][:, j] for m in methods])
-        ranks[k] = dict(zip(methods, np.apply_along_axis(rankdata, 1, table).mean(axis=0)))
     for m in methods:
         cells = [f"{regret[m][:, j].mean():.3f} / {ranks[k][m]:.2f}" for j, k in enumerate(KS)]
         print(f"| {m} | " + " | ".join(cells) + " |")
-    tests = {}
     for k in TEST_KS:
-        j = KS.index(k)
-        pvals = {}
-        for m in methods[1:]:
-            diff = regret["ours"][:, j] - regret[m][:, j]
-            pvals[m] = float(wilcoxon(diff, zero_method="zsplit").pvalue) if np.any(np.abs(diff) > 1e-12) else 1.0
-        tests[k] = holm(pvals)
         print(f"\nWilcoxon-Holm vs ours at k={k}: " + ", ".join(f"{m} p={p:.3g}" for m, p in tests[k].items()))
-    best_rank = all(min(ranks[k], key=ranks[k].get) == "ours" for k in KS)
-    r10 = {m: float(regret[m][:, KS.index(10)].mean()) for m in methods}
     cold = (f"regret@10 ours {r10['ours']:.3f} vs cold BO {r10['cold_bo']:.3f} (target <= {r10['cold_bo'] / 2:.3f}): "
-            f"{r10['ours'] <= r10['cold_bo'] / 2}; " if "cold_bo" in r10 else "")
-    print(f"\nTargets: ours best mean rank at every k: {best_rank}; {cold}"
-          f"significant vs all at k=10: {all(p < 0.05 for p in tests[10].values())}")
+            f"{found['half_of_cold']}; " if "cold_bo" in r10 else "")
+    print(f"\nTargets: ours best mean rank at every k: {found['best_rank']}; {cold}"
+          f"significantly better than all at k=10: {found['significant']}")
     return {"ranks": {str(k): v for k, v in ranks.items()}, "regret": {m: regret[m].mean(axis=0).tolist()
                                                                        for m in methods},
             "holm": {str(k): v for k, v in tests.items()}}
 
 
-# -- live ----------------------------------------------------------------------
 def live_methods(budget: float, seed: int):
     """name -> fit_predict(train Dataset, test X, kb view) -> predictions."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,17 @@ from synthetic_kb import TASK
 
 from metalearn.recommend import TaskContext, normalise_scores
 
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
 
 def _load_script(name: str):
-    """Import ``scripts/<name>.py`` as a module (the scripts are not a package)."""
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py")
+    """Import ``scripts/<name>.py`` as a module (the scripts are not a package).
+
+    Like ``python scripts/<name>.py``, with ``scripts/`` on the path for the helpers the scripts import.
+    """
+    if str(SCRIPTS) not in sys.path:
+        sys.path.insert(0, str(SCRIPTS))
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -122,3 +130,35 @@ def test_noise_floor_scores_own_fold_picks_on_the_other_folds_or_on_the_benchmar
     leaky = [r[0] for _, _, r in own]
     np.testing.assert_allclose(leaky[0], 1 - yardstick[0, 0])  # the same pick, on the 3-fold means
     assert 0 < leaky[0] < honest[(1, 0)]
+
+
+def test_family_draws_score_one_dataset_per_family_and_count_how_often_each_target_holds():
+    draws = _load_script("anytime_draws")
+    families = np.array(["b", "a", "b", "c", "a", "b"])
+    picks = draws.family_draws(families, 200, seed=3)
+    assert all(sorted(families[rows]) == ["a", "b", "c"] for rows in picks)
+    assert {int(rows[1]) for rows in picks} == {0, 2, 5}  # every member of family b is drawn sometime
+    np.testing.assert_array_equal(np.vstack(picks), np.vstack(draws.family_draws(families, 200, seed=3)))
+
+    bench = _load_script("benchmark_anytime")
+    n_ks, units = len(bench.KS), 48  # 24 families of 2: enough for Holm p < 0.05 over 7 baselines
+    rng = np.random.default_rng(0)
+    worse = {m: rng.uniform(0.2, 0.9, (units, n_ks)) for m in bench.METHODS if m != "ours"}
+    fams = np.repeat(np.arange(units // 2).astype(str), 2)
+    best = draws.draw_summary({"ours": np.zeros((units, n_ks)), **worse}, fams, 20)
+    assert best["held"]["all three"] == 1.0 and not best["rank_leaders"] and not best["not_significant"]
+    # ours worst on every dataset: no target holds, and the leaders and failed tests are named
+    worst = draws.draw_summary({"ours": np.ones((units, n_ks)), **worse}, fams, 20)
+    assert worst["held"]["all three"] == 0.0 and worst["held"]["best mean rank at every k"] == 0.0
+    assert sum(s for (k, _), s in worst["rank_leaders"].items() if k == 1) == pytest.approx(1.0)
+    assert set(worst["not_significant"]) == set(worse) and worst["n_families"] == units // 2
+    # ours perfect on the first dataset of each family, worst on the second: the targets depend on the draw
+    first = (np.arange(units) % 2 == 0)[:, None]
+    mixed = {"ours": np.where(first, 0.0, 1.0) * np.ones((1, n_ks)), **worse}
+    share = draws.draw_summary(mixed, fams, 400)["held"]["regret@10 <= half of cold BO's"]
+    assert 0.0 < share < 1.0
+    lucky = bench.anytime_targets({m: r[0::2] for m, r in mixed.items()})  # the draw of every first dataset
+    assert lucky["best_rank"] and lucky["half_of_cold"] and lucky["significant"]
+    ceiling = draws.best_of_warm(mixed)
+    np.testing.assert_array_equal(ceiling["ours"], np.minimum.reduce([mixed[m] for m in ("ours", *draws.WARM_STARTED)]))
+    assert ceiling["cold_bo"] is mixed["cold_bo"]
