@@ -11,7 +11,8 @@ BO's, Holm-significant against every baseline at k=10) and which method or
 test most often breaks it. Families with a single dataset are the same in
 every draw. Nothing is simulated when the cache is complete. With
 ``--ceiling`` it also reports a reference: ours replaced, dataset by dataset,
-by the best of ours and the warm-started baselines.
+by the best of ours and the warm-started baselines. ``--as-ours VARIANT``
+evaluates a variant of ours (e.g. ``ours_noise``) in its place.
 
 Usage::
 
@@ -28,7 +29,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from benchmark_anytime import KS, METHODS, anytime_targets, scored_rows
+from benchmark_anytime import KS, METHODS, OURS, anytime_targets, scored_rows
 
 from metalearn.kb._kb import KnowledgeBase
 
@@ -104,6 +105,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tasks", nargs="+", default=["classification", "regression"])
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0, help="seed of the draws")
+    parser.add_argument("--as-ours", default="ours", choices=tuple(OURS),
+                        help="evaluate this variant of ours in ours' place, against the same baselines")
     parser.add_argument("--ceiling", action="store_true",
                         help="also report the draws with ours replaced by its per-dataset minimum with the "
                              "warm-started baselines (a reference: are the targets within reach?)")
@@ -113,7 +116,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
     kb = KnowledgeBase.open(args.kb)
     for task in args.tasks:
-        regret, families = scored_rows(kb, task, args.seeds, args.min_coverage, METHODS, args.cache)
+        methods = (args.as_ours, *METHODS[1:]) if args.as_ours != "ours" else METHODS
+        regret, families = scored_rows(kb, task, args.seeds, args.min_coverage, methods, args.cache)
+        regret = {"ours": regret.pop(args.as_ours), **regret}
         report_draws(task, draw_summary(regret, families, args.draws, args.seed))
         if args.ceiling:
             report_draws(task, draw_summary(best_of_warm(regret), families, args.draws, args.seed),

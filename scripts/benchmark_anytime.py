@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from anytime_tpe import run_tpe, suggest_config
+from benchmark_zero_shot import fold_scores
 from scipy.stats import rankdata
 
 from metalearn.estimators import WARM_START_WITH_PRIOR
@@ -61,16 +62,21 @@ WARM = 5
 #: ours and its ablations: (configs enqueued, BayesianOptimizer.portfolio_trials, one per family first?)
 OURS = {"ours": (WARM_START_WITH_PRIOR, 25, False), "ours_div3": (WARM_START_WITH_PRIOR, 25, True),
         "ours_w1_p15": (1, 15, False), "ours_w5_p15": (5, 15, False), "ours_w5_p0": (5, 0, False)}
+#: TransferPrior parameters of ours' variants (ours_noise: own results ordered only beyond their fold noise)
+PRIOR_PARAMS = {"ours_noise": {"noise_aware": True}}
+OURS["ours_noise"] = OURS["ours"]
 #: ranked configs the family-diverse warm start (ours_div3) chooses from (the estimators' recommendation size)
 RANKED = 10
 METHODS = ("ours", "ours_no_prior", "cold_bo", "random", "tpe_cold", "tpe_warm", "knn_bo", "portfolio_bo")
 #: not in the default table: cold BO with the random-forest surrogate (the surrogate choice), ablations of ours
-EXTRA_METHODS = ("cold_bo_rf", "ours_div3", "ours_w1_p15", "ours_w5_p15", "ours_w5_p0")
+EXTRA_METHODS = ("cold_bo_rf", "ours_div3", "ours_w1_p15", "ours_w5_p15", "ours_w5_p0", "ours_noise")
 COLD_METHODS = ("cold_bo", "random", "tpe_cold", "cold_bo_rf")
 
 
 # -- simulated -----------------------------------------------------------------
-def run_optimizer(opt, space, pool: list[dict], scores: np.ndarray, n: int) -> list[int]:
+def run_optimizer(opt, space, pool: list[dict], scores: np.ndarray, n: int,
+                  folds: np.ndarray | None = None) -> list[int]:
+    """Let ``opt`` pick ``n`` pool configs, each told its KB score (and its KB fold scores when ``folds``)."""
     index = {space.config_id(c): i for i, c in enumerate(pool)}
     tried = []
     for _ in range(n):
@@ -78,12 +84,14 @@ def run_optimizer(opt, space, pool: list[dict], scores: np.ndarray, n: int) -> l
         j = index[trial.config_id]
         tried.append(j)
         s = scores[j]
-        opt.tell(trial, TrialResult(float(s)) if np.isfinite(s) else TrialResult(float("nan"), status="failed"))
+        kept = () if folds is None or not np.all(np.isfinite(folds[j])) else tuple(folds[j])
+        opt.tell(trial, TrialResult(float(s), fold_scores=kept) if np.isfinite(s)
+                 else TrialResult(float("nan"), status="failed"))
     return tried
 
 
 def simulate_dataset(method: str, train: TaskContext, fitted: dict, row_raw: np.ndarray, query: dict,
-                     seed: int, n: int) -> list[int]:
+                     seed: int, n: int, row_folds: np.ndarray | None = None) -> list[int]:
     """Pool indices tried, in order, by ``method`` on one held-out dataset (``query``: its raw meta-features)."""
     space = get_space(train.task)
     pool = list(train.configs)
@@ -96,11 +104,12 @@ def simulate_dataset(method: str, train: TaskContext, fitted: dict, row_raw: np.
     if method.startswith("tpe"):
         return run_tpe(space, pool, row_raw, n, seed, warm("auto") if method == "tpe_warm" else [])
     if method == "random":
-        return run_optimizer(RandomSearch(space, candidates=pool, random_state=seed), space, pool, row_raw, n)
+        return run_optimizer(RandomSearch(space, candidates=pool, random_state=seed), space, pool, row_raw, n,
+                             row_folds)
     prior, (n_warm, portfolio_trials, diverse) = None, OURS.get(method, (WARM, 0, False))
     if method in OURS:
         auto = fitted["auto"]  # the prior recommend() hands the optimizer: auto's model and meta-features
-        prior = TransferPrior.from_context(auto.ctx_, auto.model_, auto.scale(query))
+        prior = TransferPrior.from_context(auto.ctx_, auto.model_, auto.scale(query), **PRIOR_PARAMS.get(method, {}))
     surrogate = "random_forest" if method == "cold_bo_rf" else "extra_trees"
     opt = BayesianOptimizer(space, prior=prior, surrogate=surrogate, candidates=pool, random_state=seed,
                             portfolio_trials=portfolio_trials)
@@ -108,7 +117,7 @@ def simulate_dataset(method: str, train: TaskContext, fitted: dict, row_raw: np.
                                            "portfolio_bo": "portfolio"}.get(method)
     if first is not None:
         opt.enqueue(warm(first, n_warm, diverse))
-    return run_optimizer(opt, space, pool, row_raw, n)
+    return run_optimizer(opt, space, pool, row_raw, n, row_folds)
 
 
 def regret_curve(norm_row: np.ndarray, tried: list[int], ks=KS) -> np.ndarray:
@@ -187,6 +196,7 @@ def scored_rows(kb, task: str, seeds: int, min_coverage: float, methods: tuple[s
           f"configs (min_coverage={min_coverage}); scoring "
           f"{'all' if not max_per_family else f'at most {max_per_family} per family'}", flush=True)
     fingerprint = _fingerprint(ctx, seeds, max_per_family)
+    folds = fold_scores(kb, ctx)  # told with each result (the noise-aware prior of ours_noise reads them)
     rng = np.random.default_rng(0)
     done = _read_cache(cache, fingerprint)
     regret = {m: np.full((ctx.n_datasets, len(KS)), np.nan) for m in methods}
@@ -212,7 +222,8 @@ def scored_rows(kb, task: str, seeds: int, min_coverage: float, methods: tuple[s
                 key = (ctx.dataset_names[row], m)
                 if m in pending:
                     curves = [regret_curve(ctx.norm[row],
-                                           simulate_dataset(m, train, fitted, ctx.raw[row], query, s, n))
+                                           simulate_dataset(m, train, fitted, ctx.raw[row], query, s, n,
+                                                            folds[row]))
                               for s in range(seeds)]
                     done[key] = np.mean(curves, axis=0)
                     if cache is not None:

@@ -162,3 +162,24 @@ def test_family_draws_score_one_dataset_per_family_and_count_how_often_each_targ
     ceiling = draws.best_of_warm(mixed)
     np.testing.assert_array_equal(ceiling["ours"], np.minimum.reduce([mixed[m] for m in ("ours", *draws.WARM_STARTED)]))
     assert ceiling["cold_bo"] is mixed["cold_bo"]
+
+
+def test_the_simulation_tells_each_pool_config_its_kb_fold_scores(kb):
+    bench = _load_script("benchmark_anytime")
+    ctx = TaskContext.from_kb(kb, TASK, min_coverage=0.9)
+    folds = bench.fold_scores(kb, ctx)
+    assert folds.shape[:2] == ctx.raw.shape and folds.shape[2] >= 1  # the synthetic KB stores one fold
+    finite = np.isfinite(ctx.raw)
+    np.testing.assert_allclose(folds[finite].mean(axis=1), ctx.raw[finite])  # the KB's mean is the folds' mean
+    space = bench.get_space(TASK)
+    pool = list(ctx.configs)
+    told = []
+
+    class Recording(bench.RandomSearch):
+        def tell(self, trial, result):
+            told.append(result.fold_scores)
+            return super().tell(trial, result)
+
+    tried = bench.run_optimizer(Recording(space, candidates=pool, random_state=0), space, pool, ctx.raw[0], 4,
+                                folds[0])
+    assert [tuple(folds[0, j]) for j in tried] == told

@@ -148,8 +148,9 @@ class _TwoDatasetPortfolio:
         cols = [self.pool_configs.index(c) for c in configs]
         return self.table[:, cols].mean(axis=0), np.full(len(cols), 0.1)
 
-    def condition(self, configs, scores):
+    def condition(self, configs, scores, folds=None):
         self.conditioned_on.append(len(scores))
+        self.folds = folds
         return self
 
     def portfolio_gains(self, candidates, tried):
@@ -171,6 +172,7 @@ def test_adaptive_prior_leads_with_a_greedy_portfolio_then_hands_over(space):
         opt.tell(trial, TrialResult(0.5))
     assert opt.ask().origin == "bo"  # two finished trials: the acquisition takes over
     assert prior.conditioned_on == [0, 2]
+    assert prior.folds is None  # results told without fold scores
     # nothing left to gain in the table: the acquisition decides from the start
     covered = BayesianOptimizer(space, prior=prior, candidates=pool, random_state=0)
     covered.observe([(pool[0], TrialResult(0.9)), (pool[1], TrialResult(0.8))])
@@ -320,3 +322,20 @@ def test_reserve_must_be_callable_and_finite():
         optimize(ds, n_trials=2, evaluate_fn=ok, reserve=5.0)
     with pytest.raises(InvalidParameterError, match="finite number of seconds"):
         optimize(ds, n_trials=2, time_budget=60, evaluate_fn=ok, reserve=lambda history: float("nan"))
+
+
+def test_known_fold_scores_reach_the_adaptive_prior_only_when_every_result_has_the_same_folds(space):
+    pool = space.defaults()
+    prior = _TwoDatasetPortfolio(pool)
+    opt = BayesianOptimizer(space, prior=prior, candidates=pool, portfolio_trials=5, random_state=0)
+    assert opt.known_folds() is None  # nothing finished yet
+    for folds in ((0.5, 0.6, 0.7), (0.4, 0.4, 0.5)):
+        opt.tell(opt.ask(), TrialResult(float(np.mean(folds)), fold_scores=folds))
+    failed = opt.ask()
+    opt.tell(failed, TrialResult(float("nan"), status="failed"))  # failed trials are not in known()
+    np.testing.assert_allclose(opt.known_folds(), [[0.5, 0.6, 0.7], [0.4, 0.4, 0.5]])
+    opt.ask()
+    np.testing.assert_allclose(prior.folds, opt.known_folds())  # handed to condition()
+    odd = BayesianOptimizer(space, prior=prior, candidates=pool, random_state=0)
+    odd.observe([(pool[0], TrialResult(0.9, fold_scores=(0.9, 0.9))), (pool[1], TrialResult(0.8))])
+    assert odd.known_folds() is None  # one result without folds: no fold table at all

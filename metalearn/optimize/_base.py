@@ -180,6 +180,14 @@ class BaseOptimizer:
         pairs += [(t.config, r.score) for t, r in self.trials if r.ok]
         return [p[0] for p in pairs], np.array([p[1] for p in pairs], dtype=float)
 
+    def known_folds(self) -> np.ndarray | None:
+        """Fold scores of :meth:`known`'s results, one row each; None unless all have the same >= 2 folds."""
+        results = [o.result for o in self.observations if o.result.ok] + [r for _, r in self.trials if r.ok]
+        sizes = {len(r.fold_scores) for r in results}
+        if not results or len(sizes) != 1 or sizes.pop() < 2:
+            return None
+        return np.array([r.fold_scores for r in results], dtype=float)
+
     def failed(self) -> list[dict]:
         """Configurations whose evaluation failed or timed out."""
         out = [o.config for o in self.observations if not o.result.ok]

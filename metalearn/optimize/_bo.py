@@ -96,7 +96,7 @@ class BayesianOptimizer(BaseOptimizer):
         configs, y = self.known()
         prior = self.prior
         if isinstance(prior, AdaptivePrior):
-            prior = prior.condition(configs, y)
+            prior = prior.condition(configs, y, folds=self.known_folds())
         n_random = sum(self.rng.random() < self.random_fraction for _ in range(n))
         if prior is None and len(y) < self.n_initial:
             n_random = n

@@ -51,8 +51,8 @@ class AdaptivePrior(Prior, Protocol):
     the ones tried (an adaptive portfolio; see :class:`BayesianOptimizer`).
     """
 
-    def condition(self, configs: list[dict], scores: np.ndarray) -> AdaptivePrior:
-        """The prior updated with own results."""
+    def condition(self, configs: list[dict], scores: np.ndarray, folds: np.ndarray | None = None) -> AdaptivePrior:
+        """The prior updated with own results (``folds``: their fold scores, one row each, or None)."""
 
     def portfolio_gains(self, candidates: list[dict], tried: list[dict]) -> np.ndarray:
         """Expected gain of each candidate over the tried ones (NaN where unknown)."""
