@@ -61,10 +61,10 @@ TEST_KS = (10, 25)
 WARM = 5
 #: ours and its ablations: (configs enqueued, BayesianOptimizer.portfolio_trials, one per family first?)
 OURS = {"ours": (WARM_START_WITH_PRIOR, 25, False), "ours_div3": (WARM_START_WITH_PRIOR, 25, True),
-        "ours_w1_p15": (1, 15, False), "ours_w5_p15": (5, 15, False), "ours_w5_p0": (5, 0, False)}
+        "ours_w1_p15": (1, 15, False), "ours_w5_p15": (5, 15, False), "ours_w5_p0": (5, 0, False),
+        "ours_noise": (WARM_START_WITH_PRIOR, 25, False)}
 #: TransferPrior parameters of ours' variants (ours_noise: own results ordered only beyond their fold noise)
 PRIOR_PARAMS = {"ours_noise": {"noise_aware": True}}
-OURS["ours_noise"] = OURS["ours"]
 #: ranked configs the family-diverse warm start (ours_div3) chooses from (the estimators' recommendation size)
 RANKED = 10
 METHODS = ("ours", "ours_no_prior", "cold_bo", "random", "tpe_cold", "tpe_warm", "knn_bo", "portfolio_bo")
@@ -286,6 +286,7 @@ def report_simulated(task: str, regret: dict, unit: str = "held-out datasets") -
             "holm": {str(k): v for k, v in tests.items()}}
 
 
+# -- live ----------------------------------------------------------------------
 def live_methods(budget: float, seed: int):
     """name -> fit_predict(train Dataset, test X, kb view) -> predictions."""
 

@@ -261,6 +261,11 @@ def test_noise_aware_conditioning_ignores_own_differences_within_fold_noise(kb):
     assert np.allclose(aware.condition(configs, own, noisy).weights, prior.weights)
     assert np.allclose(prior.condition(configs, own, noisy).weights, prior.condition(configs, own).weights)
     assert np.allclose(aware.condition(configs, own).weights, prior.condition(configs, own).weights)  # no folds
+    with pytest.raises(metalearn.exceptions.InvalidParameterError, match="one row of fold scores per configuration"):
+        aware.condition(configs, own, clear[:-1])
+    kept = clear.copy()
+    aware.condition(configs, own, clear)
+    assert np.array_equal(clear, kept)  # the caller's fold scores are left alone
 
 
 def test_distinguishable_pairs_and_the_masked_ranking_loss():

@@ -176,17 +176,21 @@ class BaseOptimizer:
 
     def known(self) -> tuple[list[dict], np.ndarray]:
         """Configurations with a finished, finite result (observed and told) and their scores."""
-        pairs = [(o.config, o.result.score) for o in self.observations if o.result.ok]
-        pairs += [(t.config, r.score) for t, r in self.trials if r.ok]
-        return [p[0] for p in pairs], np.array([p[1] for p in pairs], dtype=float)
+        pairs = self._finished()
+        return [c for c, _ in pairs], np.array([r.score for _, r in pairs], dtype=float)
 
     def known_folds(self) -> np.ndarray | None:
         """Fold scores of :meth:`known`'s results, one row each; None unless all have the same >= 2 folds."""
-        results = [o.result for o in self.observations if o.result.ok] + [r for _, r in self.trials if r.ok]
+        results = [r for _, r in self._finished()]
         sizes = {len(r.fold_scores) for r in results}
         if not results or len(sizes) != 1 or sizes.pop() < 2:
             return None
         return np.array([r.fold_scores for r in results], dtype=float)
+
+    def _finished(self) -> list[tuple[dict, TrialResult]]:
+        """(configuration, result) of every observed and told result that finished, in :meth:`known`'s order."""
+        pairs = [(o.config, o.result) for o in self.observations if o.result.ok]
+        return pairs + [(t.config, r) for t, r in self.trials if r.ok]
 
     def failed(self) -> list[dict]:
         """Configurations whose evaluation failed or timed out."""

@@ -140,13 +140,18 @@ class TransferPrior:
         if scores.shape != (len(configs),):
             raise InvalidParameterError(f"condition() needs one score per configuration: {len(configs)} "
                                         f"configurations, scores of shape {scores.shape}")
+        if folds is not None:
+            folds = np.asarray(folds, dtype=float)
+            if folds.ndim != 2 or len(folds) != len(configs):
+                raise InvalidParameterError(f"condition() needs one row of fold scores per configuration: "
+                                            f"{len(configs)} configurations, folds of shape {folds.shape}")
         cols = self.pool_columns(configs)
         keep = [i for i, c in enumerate(cols) if c is not None and np.isfinite(scores[i])]
         log_w = self._pool["log_similarity"]
         if len(keep) >= 3:
             mask = None
-            if self.noise_aware and folds is not None and len(folds) == len(configs):
-                mask = distinguishable_pairs(np.asarray(folds, dtype=float)[keep])
+            if self.noise_aware and folds is not None:
+                mask = distinguishable_pairs(folds[keep])
             loss, n_pairs = ranking_loss(self.ctx.norm[:, [cols[i] for i in keep]], scores[keep], mask)
             if n_pairs:
                 log_w = log_w - self.agreement * np.sqrt(n_pairs) * loss
