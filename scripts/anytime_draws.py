@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.draws < 1:
         parser.error(f"--draws must be at least 1, not {args.draws}")
+    if not args.cache.is_file():  # a mistyped path would otherwise start hours of simulation
+        parser.error(f"--cache {args.cache} does not exist; run benchmark_anytime.py --cache {args.cache} first")
     logging.basicConfig(level=logging.WARNING)
     kb = KnowledgeBase.open(args.kb)
     for task in args.tasks:

@@ -183,3 +183,14 @@ def test_the_simulation_tells_each_pool_config_its_kb_fold_scores(kb):
     tried = bench.run_optimizer(Recording(space, candidates=pool, random_state=0), space, pool, ctx.raw[0], 4,
                                 folds[0])
     assert [tuple(folds[0, j]) for j in tried] == told
+
+
+def test_family_draws_refuse_a_missing_cache_and_too_few_draws(tmp_path, capsys):
+    draws = _load_script("anytime_draws")
+    with pytest.raises(SystemExit):
+        draws.main(["--cache", str(tmp_path / "no_such.jsonl")])
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "cache.jsonl").write_text("")
+    with pytest.raises(SystemExit):
+        draws.main(["--cache", str(tmp_path / "cache.jsonl"), "--draws", "0"])
+    assert "at least 1" in capsys.readouterr().err
