@@ -95,8 +95,8 @@ def report_draws(task: str, summary: dict, label: str = "") -> None:
     print(f"Not significantly better at k=10 than (share of draws): {weak}")
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def cache_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of every script that reads benchmark_anytime.py's every-dataset cache."""
     parser.add_argument("--kb", default=None, help="KB directory or kb.sqlite (default: the shipped KB)")
     parser.add_argument("--cache", type=Path, required=True,
                         help="benchmark_anytime.py's cache of every held-out dataset (missing ones are simulated)")
@@ -105,16 +105,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tasks", nargs="+", default=["classification", "regression"])
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0, help="seed of the draws")
+
+
+def check_cache_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse too few draws, and a cache that does not exist (a mistyped path would start hours of simulation)."""
+    if args.draws < 1:
+        parser.error(f"--draws must be at least 1, not {args.draws}")
+    if not args.cache.is_file():
+        parser.error(f"--cache {args.cache} does not exist; run benchmark_anytime.py --cache {args.cache} first")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    cache_arguments(parser)
     parser.add_argument("--as-ours", default="ours", choices=tuple(OURS),
                         help="evaluate this variant of ours in ours' place, against the same baselines")
     parser.add_argument("--ceiling", action="store_true",
                         help="also report the draws with ours replaced by its per-dataset minimum with the "
                              "warm-started baselines (a reference: are the targets within reach?)")
     args = parser.parse_args(argv)
-    if args.draws < 1:
-        parser.error(f"--draws must be at least 1, not {args.draws}")
-    if not args.cache.is_file():  # a mistyped path would otherwise start hours of simulation
-        parser.error(f"--cache {args.cache} does not exist; run benchmark_anytime.py --cache {args.cache} first")
+    check_cache_arguments(parser, args)
     logging.basicConfig(level=logging.WARNING)
     kb = KnowledgeBase.open(args.kb)
     for task in args.tasks:

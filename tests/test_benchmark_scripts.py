@@ -187,10 +187,29 @@ def test_the_simulation_tells_each_pool_config_its_kb_fold_scores(kb):
 
 def test_family_draws_refuse_a_missing_cache_and_too_few_draws(tmp_path, capsys):
     draws = _load_script("anytime_draws")
-    with pytest.raises(SystemExit):
-        draws.main(["--cache", str(tmp_path / "no_such.jsonl")])
-    assert "does not exist" in capsys.readouterr().err
+    for script in (draws, _load_script("anytime_select")):
+        with pytest.raises(SystemExit):
+            script.main(["--cache", str(tmp_path / "no_such.jsonl")])
+        assert "does not exist" in capsys.readouterr().err
     (tmp_path / "cache.jsonl").write_text("")
     with pytest.raises(SystemExit):
         draws.main(["--cache", str(tmp_path / "cache.jsonl"), "--draws", "0"])
     assert "at least 1" in capsys.readouterr().err
+
+
+def test_the_strategy_selector_learns_from_other_families_only(ctx):
+    select = _load_script("anytime_select")
+    n, n_ks = ctx.n_datasets, 5
+    families = np.asarray(ctx.families)
+    flat = {m: np.full((n, n_ks), 0.5) for m in select.CANDIDATES}
+    assert (select.select_strategies(ctx, flat) == 0).all()  # ties: ours, the first candidate
+    better = {**flat, "knn_bo": np.full((n, n_ks), 0.1)}
+    assert (select.select_strategies(ctx, better) == select.CANDIDATES.index("knn_bo")).all()
+    # best only on one family: that family's datasets cannot see it, so they keep ours
+    own = families == families[0]
+    leaky = {**flat, "portfolio_bo": np.where(own[:, None], 0.0, 1.0) * np.ones((1, n_ks))}
+    assert (select.select_strategies(ctx, leaky)[own] == 0).all()
+    chosen = np.arange(n) % len(select.CANDIDATES)
+    curves = {m: np.full((n, n_ks), float(i)) for i, m in enumerate(select.CANDIDATES)}
+    np.testing.assert_array_equal(select.selected_regret(curves, chosen)[:, 0], chosen)
+    assert (select.hindsight_choice(curves) == 0).all() and (select.hindsight_choice(leaky)[own] == 3).all()
