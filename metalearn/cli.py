@@ -16,6 +16,32 @@ from metalearn._version import __version__
 from metalearn.exceptions import MetaLearnError
 
 
+def _at_least(minimum: int):
+    """An argparse type: an integer of at least ``minimum`` (bad usage, exit 2, otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, not {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {text}")
+        return value
+
+    return parse
+
+
+def _positive_seconds(text: str) -> float:
+    """An argparse type: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return value
+
+
 def _recommend_parser(sub) -> None:
     p = sub.add_parser("recommend", help="rank pipeline configurations to try first on a dataset",
                        description="Characterise the dataset, consult the knowledge base and print ranked "
@@ -23,7 +49,7 @@ def _recommend_parser(sub) -> None:
     p.add_argument("path", help="CSV/TSV(.gz)/parquet file, pmlb-dir:DIR/NAME, openml:ID or sklearn:NAME")
     p.add_argument("--target", help="target column (default: a column named 'target')")
     p.add_argument("--task", choices=["classification", "regression"], help="override the inferred task")
-    p.add_argument("--top", type=int, default=5, help="number of configurations (default 5)")
+    p.add_argument("--top", type=_at_least(1), default=5, help="number of configurations (default 5)")
     p.add_argument("--strategy", default="auto", choices=["auto", "knn", "portfolio", "portfolio-knn", "model"])
     p.add_argument("--kb", help="knowledge base directory (default: the shipped one)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -35,10 +61,10 @@ def _optimize_parser(sub) -> None:
     p.add_argument("path")
     p.add_argument("--target")
     p.add_argument("--task", choices=["classification", "regression"])
-    p.add_argument("--time-budget", type=float, help="seconds (default: stop after --n-trials)")
-    p.add_argument("--n-trials", type=int, default=30)
+    p.add_argument("--time-budget", type=_positive_seconds, help="seconds (default: stop after --n-trials)")
+    p.add_argument("--n-trials", type=_at_least(1), default=30)
     p.add_argument("--metric")
-    p.add_argument("--cv", type=int, default=5)
+    p.add_argument("--cv", type=_at_least(2), default=5)
     p.add_argument("--kb")
     p.add_argument("--output", help="save the fitted model with joblib")
     p.add_argument("--seed", type=int, default=0)

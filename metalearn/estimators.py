@@ -20,7 +20,15 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from metalearn.evaluation import DEFAULT_MAX_ROWS
-from metalearn.exceptions import InvalidParameterError, KnowledgeBaseError, MetaLearnError
+from metalearn.exceptions import (
+    EmptyDatasetError,
+    InvalidParameterError,
+    InvalidTargetError,
+    KnowledgeBaseError,
+    LengthMismatchError,
+    MetaLearnError,
+)
+from metalearn.utils import check_positive
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +126,9 @@ class _MetaLearnBase(BaseEstimator):
     def _check_params(self) -> None:
         if self.n_trials is None and self.time_budget is None:
             raise InvalidParameterError("give n_trials or time_budget (or both)")
+        check_positive("n_trials", self.n_trials, integer=True)
+        check_positive("time_budget", self.time_budget)
+        check_positive("n_jobs", self.n_jobs, integer=True)
         is_str = isinstance(self.warm_start, str)
         if is_str and self.warm_start not in WARM_START_MODES or not is_str and not (
                 self.warm_start is None or self.warm_start is False or isinstance(self.warm_start, (list, tuple))):
@@ -138,6 +149,7 @@ class _MetaLearnBase(BaseEstimator):
 
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+        _check_target(X, y)
         if hasattr(X, "iloc"):
             validate_data(self, X, y, skip_check_array=True)
             frame = X.reset_index(drop=True)
@@ -335,6 +347,31 @@ def refit_reserve(history: pd.DataFrame, *, total: float, cv: int, ensemble: boo
     top = ok["duration"].head(ENSEMBLE_CANDIDATES)
     blend = float(top.sum()) * cv / folds if ensemble and len(top) >= 2 else 0.0
     return refit + (blend if blend <= 0.25 * total else 0.0) + 0.05 * total + 1.0
+
+
+def _check_target(X, y) -> None:
+    """Refuse a target that does not fit ``X`` with a message that says what to do (before sklearn's checks).
+
+    Raises
+    ------
+    InvalidParameterError
+        ``y`` is not one value per row (a one-column 2-D ``y`` is left to sklearn, which ravels it).
+    LengthMismatchError, EmptyDatasetError, InvalidTargetError
+        ``X`` and ``y`` differ in length, have no rows, or ``y`` has missing values.
+    """
+    target = np.asarray(y)
+    if target.ndim != 1 and not (target.ndim == 2 and target.shape[1] == 1):
+        raise InvalidParameterError(f"y must be one-dimensional (one target per row); got shape {target.shape}")
+    n_rows = X.shape[0] if hasattr(X, "shape") else len(X) if hasattr(X, "__len__") else np.asarray(X).shape[0]
+    if len(target) != n_rows:
+        raise LengthMismatchError(f"X has {n_rows} rows but y has {len(target)}; they must match")
+    if n_rows == 0:
+        raise EmptyDatasetError("X and y have 0 rows; fitting needs at least 2 samples")
+    missing = int(pd.isna(target).sum())
+    if missing:
+        raise InvalidTargetError(
+            f"Input y contains NaN: {missing} of {len(target)} target values are missing; drop those rows "
+            "(e.g. keep = y.notna(); X[keep], y[keep]) or fill them before fitting")
 
 
 def _effective_cv(dataset, cv, time_budget=None) -> int:

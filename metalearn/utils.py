@@ -21,6 +21,26 @@ def import_optional(module: str, extra: str) -> ModuleType:
         ) from exc
 
 
+def check_positive(name: str, value, integer: bool = False) -> None:
+    """Raise :class:`InvalidParameterError` unless ``value`` is None or a positive (integer) number.
+
+    Examples
+    --------
+    >>> from metalearn.utils import check_positive
+    >>> check_positive("n_trials", 5, integer=True)
+    >>> check_positive("time_budget", -1)
+    Traceback (most recent call last):
+    ...
+    metalearn.exceptions.InvalidParameterError: time_budget must be a positive number or None, not -1
+    """
+    if value is None:
+        return
+    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
+        kind = "a positive integer" if integer else "a positive number"
+        raise InvalidParameterError(f"{name} must be {kind} or None, not {value!r}")
+
+
 def check_random_state(random_state: int | np.random.Generator | None) -> np.random.Generator:
     """Return a numpy ``Generator`` for an int seed, a Generator, or None."""
     if isinstance(random_state, np.random.Generator):

@@ -61,6 +61,20 @@ def test_usage_error_exit_code_2():
     assert exc.value.code == 2
 
 
+@pytest.mark.parametrize(("args", "words"), [
+    (["recommend", "x.csv", "--top", "0"], "--top: must be at least 1, not 0"),
+    (["recommend", "x.csv", "--top", "two"], "expected an integer, not 'two'"),
+    (["optimize", "x.csv", "--n-trials", "-5"], "--n-trials: must be at least 1"),
+    (["optimize", "x.csv", "--cv", "1"], "--cv: must be at least 2"),
+    (["optimize", "x.csv", "--time-budget", "0"], "positive number of seconds, not '0'"),
+    (["optimize", "x.csv", "--time-budget", "nan"], "positive number of seconds, not 'nan'"),
+])
+def test_out_of_range_numbers_are_usage_errors_naming_the_option(args, words, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2 and words in capsys.readouterr().err
+
+
 def test_debug_shows_traceback(mixed_csv, capsys):
     assert main(["--debug", "recommend", str(mixed_csv), "--target", "why"]) == 1
     assert "Traceback" in capsys.readouterr().err

@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 
 from metalearn.estimators import MetaLearnClassifier, MetaLearnRegressor
-from metalearn.exceptions import InvalidParameterError
+from metalearn.exceptions import (
+    EmptyDatasetError,
+    InvalidParameterError,
+    InvalidTargetError,
+    LengthMismatchError,
+)
 from metalearn.space import get_space
 
 
@@ -66,11 +71,34 @@ def test_fit_with_update_kb_appends_runs_to_a_user_kb(tmp_path, mixed_frame):
 
 
 @pytest.mark.parametrize("params", [{"n_trials": None}, {"warm_start": "sometimes"}, {"cv": 1},
-                                    {"n_trials": -3}, {"random_state": "x"}])
-def test_invalid_parameters_raise_at_fit(params):
+                                    {"n_trials": -3}, {"random_state": "x"}, {"time_budget": -1},
+                                    {"time_budget": 0}, {"time_budget": "60"}, {"n_jobs": 0}])
+def test_invalid_parameters_raise_at_fit(params, monkeypatch):
+    import importlib
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("the search started with an invalid parameter")
+
+    # a bad budget must not run, not even for a second
+    monkeypatch.setattr(importlib.import_module("metalearn.optimize"), "optimize", no_search)
     X, y = np.random.default_rng(0).normal(size=(30, 2)), np.arange(30) % 2
     with pytest.raises(InvalidParameterError):
         MetaLearnClassifier(**{"warm_start": "defaults", **params}).fit(X, y)
+
+
+@pytest.mark.parametrize("as_frame", [True, False])
+@pytest.mark.parametrize(("make", "error", "words"), [
+    (lambda X, y: (X, y[:10]), LengthMismatchError, "X has 30 rows but y has 10"),
+    (lambda X, y: (X[:0], y[:0]), EmptyDatasetError, "0 rows"),
+    (lambda X, y: (X, np.where(np.arange(30) < 3, np.nan, y)), InvalidTargetError, "3 of 30 target values"),
+    (lambda X, y: (X, np.c_[y, y]), InvalidParameterError, "one-dimensional"),
+])
+def test_a_target_that_does_not_fit_x_is_refused_with_what_to_do(make, error, words, as_frame):
+    X, y = np.random.default_rng(0).normal(size=(30, 2)), (np.arange(30) % 2).astype(float)
+    X, y = make(pd.DataFrame(X, columns=["a", "b"]) if as_frame else X, y)
+    for estimator in (MetaLearnClassifier(n_trials=1), MetaLearnRegressor(n_trials=1)):
+        with pytest.raises(error, match=words):
+            estimator.fit(X, y)
 
 
 def test_auto_cv_uses_three_folds_only_for_large_data_under_a_time_budget(monkeypatch):

@@ -94,7 +94,8 @@ def split_target(frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame,
     """Split ``frame`` into features and the ``target`` column, suggesting close names."""
     if target is None:
         raise TargetNotFoundError(
-            "no target column given; pass target=NAME (columns are: " f"{_fmt(list(frame.columns), 10)})"
+            "no target column given; pass target=NAME (--target NAME on the command line); columns are: "
+            f"{_fmt(list(frame.columns), 10)}"
         )
     if target not in frame.columns:
         close = difflib.get_close_matches(str(target), [str(c) for c in frame.columns], n=1, cutoff=0.5)

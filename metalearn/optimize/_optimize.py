@@ -10,7 +10,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from metalearn.evaluation import DEFAULT_MAX_ROWS
@@ -19,6 +18,7 @@ from metalearn.optimize._base import Optimizer, SearchExhaustedError, equivalenc
 from metalearn.optimize._bo import BayesianOptimizer
 from metalearn.optimize._prior import Prior
 from metalearn.optimize._trial import Observation, Trial, TrialResult
+from metalearn.utils import check_positive
 
 logger = logging.getLogger(__name__)
 
@@ -106,9 +106,9 @@ def optimize(dataset, *, optimizer: Optimizer | None = None, n_trials: int | Non
 
     if n_trials is None and time_budget is None:
         raise InvalidParameterError("give n_trials or time_budget (or both); otherwise the search never stops")
-    _check_positive("n_trials", n_trials, integer=True)
-    _check_positive("time_budget", time_budget)
-    _check_positive("n_jobs", n_jobs, integer=True)
+    check_positive("n_trials", n_trials, integer=True)
+    check_positive("time_budget", time_budget)
+    check_positive("n_jobs", n_jobs, integer=True)
     if reserve is not None and not callable(reserve):
         raise InvalidParameterError(f"reserve must be a callable (history -> seconds) or None, not {reserve!r}")
     dataset = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
@@ -210,12 +210,3 @@ def _progress(n_trials: int | None, time_budget: float | None, verbose: int):
 
     desc = "metalearn" if time_budget is None else f"metalearn ({time_budget:g} s)"
     return tqdm(total=n_trials, desc=desc, unit="trial", leave=False)
-
-
-def _check_positive(name: str, value, integer: bool = False) -> None:
-    if value is None:
-        return
-    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
-        kind = "a positive integer" if integer else "a positive number"
-        raise InvalidParameterError(f"{name} must be {kind} or None, not {value!r}")
