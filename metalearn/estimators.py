@@ -24,25 +24,16 @@ from metalearn.exceptions import (
     EmptyDatasetError,
     InvalidParameterError,
     InvalidTargetError,
-    KnowledgeBaseError,
     LengthMismatchError,
     MetaLearnError,
 )
+from metalearn.optimize._warm import check_warm_start, resolve_warm_start
 from metalearn.utils import check_positive
 
 logger = logging.getLogger(__name__)
 
-#: Warm-start order when no knowledge base is available: family defaults, strongest first.
-FALLBACK_FAMILY_ORDER = ("hist_gradient_boosting", "random_forest", "extra_trees", "linear", "svm", "knn", "mlp")
-WARM_START_MODES = ("auto", "defaults", "none")
+#: Best pipelines the Caruana ensemble is built from.
 ENSEMBLE_CANDIDATES = 5
-#: Recommended configs tried first (the recommendation's top 3); the transfer prior's adaptive
-#: portfolio chooses the next ones (see BayesianOptimizer). One per model family
-#: (Recommendation.diverse_configs) was better in the simulated benchmark at k = 5 but cost time
-#: under a wall-clock budget (slower families on larger data): see docs/optimizer.md.
-WARM_START_WITH_PRIOR = 3
-#: Size of the recommendation the warm start is chosen from (and kept as ``recommendation_``).
-RECOMMENDED = 10
 #: Folds of ``cv="auto"``; under a time budget, evaluations on at least ``AUTO_LARGE_ROWS`` rows use
 #: ``AUTO_LARGE_FOLDS`` (half the fitting work of five folds; see the estimators' ``cv``).
 AUTO_FOLDS = 5
@@ -97,13 +88,14 @@ class _MetaLearnBase(BaseEstimator):
         self._check_params()
         dataset = self._dataset(X, y)
         cv = _effective_cv(dataset, self.cv, self.time_budget)
-        warm, prior, self.recommendation_, metafeatures = self._warm_start(dataset)
+        start_from = resolve_warm_start(self.warm_start, dataset, self.kb, self._seed())
+        self.recommendation_ = start_from.recommendation
         budget = None
         if self.time_budget is not None:  # the search gets what the warm start left, minus a refit reserve
             budget = max(float(self.time_budget) - (time.perf_counter() - start), 1.0)
         result = optimize(
             dataset, n_trials=self.n_trials, time_budget=budget, metric=self.metric, cv=cv, n_jobs=self.n_jobs,
-            warm_start=warm, prior=prior, random_state=self._seed(), verbose=self.verbose,
+            warm_start=start_from.configs, prior=start_from.prior, random_state=self._seed(), verbose=self.verbose,
             reserve=None if self.time_budget is None else partial(
                 refit_reserve, total=float(self.time_budget), cv=cv, ensemble=bool(self.ensemble)),
         )
@@ -119,7 +111,7 @@ class _MetaLearnBase(BaseEstimator):
         if update_kb is not None:
             from metalearn.kb._user import add_runs
 
-            add_runs(self.history_, dataset, update_kb, metric=result.metric, metafeatures=metafeatures,
+            add_runs(self.history_, dataset, update_kb, metric=result.metric, metafeatures=start_from.metafeatures,
                      base=self.kb if isinstance(self.kb, (str, Path)) else None)
         return self
 
@@ -129,12 +121,7 @@ class _MetaLearnBase(BaseEstimator):
         check_positive("n_trials", self.n_trials, integer=True)
         check_positive("time_budget", self.time_budget)
         check_positive("n_jobs", self.n_jobs, integer=True)
-        is_str = isinstance(self.warm_start, str)
-        if is_str and self.warm_start not in WARM_START_MODES or not is_str and not (
-                self.warm_start is None or self.warm_start is False or isinstance(self.warm_start, (list, tuple))):
-            raise InvalidParameterError(
-                f"warm_start must be one of {WARM_START_MODES}, None/False, or a list of configurations; "
-                f"got {self.warm_start!r}")
+        check_warm_start(self.warm_start)
 
     def _seed(self) -> int:
         if self.random_state is None:
@@ -169,35 +156,6 @@ class _MetaLearnBase(BaseEstimator):
         if self._task == "classification":
             self.classes_ = dataset.classes
         return dataset
-
-    def _warm_start(self, dataset):
-        """Warm-start configurations, transfer prior, recommendation and meta-features for ``dataset``."""
-        from metalearn.space import get_space
-
-        space = get_space(dataset.task)
-        if isinstance(self.warm_start, (list, tuple)):
-            return [space.validate(dict(c)) for c in self.warm_start], None, None, None
-        if self.warm_start in (None, False, "none"):
-            return None, None, None, None
-        defaults = [space.default(f) for f in FALLBACK_FAMILY_ORDER if f in space.families]
-        if self.warm_start == "defaults":
-            return defaults, None, None, None
-        return self._recommended(dataset, defaults)
-
-    def _recommended(self, dataset, defaults: list[dict]):
-        """Ask the knowledge base; fall back to family defaults (with a warning) when it has nothing."""
-        from metalearn.metafeatures import extract_metafeatures
-        from metalearn.recommend import get_recommender
-
-        metafeatures = extract_metafeatures(dataset, random_state=self._seed()).values
-        try:
-            recommender = get_recommender(self.kb)
-            recommendation = recommender.recommend(dataset, metafeatures, k=RECOMMENDED)
-            prior = recommender.prior(dataset.task, metafeatures)
-        except KnowledgeBaseError as exc:
-            logger.warning("no usable knowledge base (%s); warm-starting from family defaults", exc)
-            return defaults, None, None, metafeatures
-        return list(recommendation.configs[:WARM_START_WITH_PRIOR]), prior, recommendation, metafeatures
 
     def _refit(self, dataset, cv: int, start: float) -> None:
         """Fit the best pipeline on all data; replace it by an ensemble when that scores better out of fold."""

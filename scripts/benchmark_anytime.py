@@ -48,9 +48,9 @@ from anytime_tpe import run_tpe, suggest_config
 from benchmark_zero_shot import fold_scores
 from scipy.stats import rankdata
 
-from metalearn.estimators import WARM_START_WITH_PRIOR
 from metalearn.kb._kb import KnowledgeBase
 from metalearn.optimize import BayesianOptimizer, RandomSearch, TrialResult
+from metalearn.optimize._warm import WARM_START_WITH_PRIOR
 from metalearn.recommend import KNNStrategy, PortfolioStrategy, TaskContext, TransferPrior, one_per_family
 from metalearn.recommend._auto import make_strategy
 from metalearn.recommend._simulate import family_means, wilcoxon_holm

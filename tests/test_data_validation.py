@@ -59,9 +59,12 @@ def test_misspelled_target_suggests_closest_name():
         metalearn.load_dataset(df, target="specie")
 
 
-def test_missing_target_lists_columns():
-    with pytest.raises(TargetNotFoundError, match="no target column given"):
+def test_missing_target_lists_columns_and_suggests_a_usual_target_name():
+    with pytest.raises(TargetNotFoundError, match="no target column given; did you mean target='y'"):
         metalearn.load_dataset(frame())
+    with pytest.raises(TargetNotFoundError, match="no target column given; pass target=NAME") as err:
+        metalearn.load_dataset(frame().rename(columns={"y": "species"}))
+    assert "'species'" in str(err.value)
 
 
 def test_target_all_nan():

@@ -208,6 +208,26 @@ def test_optimize_records_history_with_origins(iris, space):
     assert res.best_score == res.history["score"].max()
 
 
+def test_optimize_starts_like_the_estimators_from_the_knowledge_base(iris, space, tmp_path, caplog):
+    frame = iris.X.assign(label=iris.y)
+
+    def lookup(config):
+        return TrialResult(synthetic_score(config), duration=0.01)
+
+    res = optimize(frame, target="label", n_trials=5, evaluate_fn=lookup, random_state=0)  # warm_start="auto"
+    top = metalearn.recommend(iris, k=3).configs
+    assert [space.config_id(c) for c in res.history["config"][:3]] == [space.config_id(c) for c in top]
+    assert list(res.history["origin"][:4]) == ["warm-start"] * 3 + ["portfolio"]  # the KB's prior continues
+    cold = optimize(iris, n_trials=2, evaluate_fn=lookup, warm_start="none", random_state=0)
+    assert set(cold.history["origin"]) == {"random"}
+    with caplog.at_level("WARNING"):
+        fallback = optimize(iris, n_trials=2, evaluate_fn=lookup, kb=tmp_path / "no_kb", random_state=0)
+    assert "family defaults" in caplog.text
+    assert list(fallback.history["family"]) == ["hist_gradient_boosting", "random_forest"]
+    with pytest.raises(InvalidParameterError, match="warm_start must be one of"):
+        optimize(iris, n_trials=2, evaluate_fn=lookup, warm_start="sometimes")
+
+
 def test_optimize_stops_at_the_time_budget_and_rejects_no_budget(iris):
     res = optimize(iris, n_trials=None, time_budget=0.3, evaluate_fn=lambda c: TrialResult(0.5, duration=0.1),
                    random_state=0)

@@ -90,11 +90,17 @@ def as_frame(X: object) -> pd.DataFrame:
     return frame
 
 
+#: column names suggested when no target is given (case-insensitive)
+USUAL_TARGET_NAMES = ("target", "class", "label", "y")
+
+
 def split_target(frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame, pd.Series]:
     """Split ``frame`` into features and the ``target`` column, suggesting close names."""
     if target is None:
+        usual = [c for c in frame.columns if str(c).lower() in USUAL_TARGET_NAMES]
+        hint = f"did you mean target={usual[0]!r}? " if usual else ""
         raise TargetNotFoundError(
-            "no target column given; pass target=NAME (--target NAME on the command line); columns are: "
+            f"no target column given; {hint}pass target=NAME (--target NAME on the command line); columns are: "
             f"{_fmt(list(frame.columns), 10)}"
         )
     if target not in frame.columns:

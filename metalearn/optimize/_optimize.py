@@ -18,6 +18,7 @@ from metalearn.optimize._base import Optimizer, SearchExhaustedError, equivalenc
 from metalearn.optimize._bo import BayesianOptimizer
 from metalearn.optimize._prior import Prior
 from metalearn.optimize._trial import Observation, Trial, TrialResult
+from metalearn.optimize._warm import check_warm_start, resolve_warm_start
 from metalearn.utils import check_positive
 
 logger = logging.getLogger(__name__)
@@ -49,9 +50,9 @@ class OptimizationResult:
     elapsed: float
 
 
-def optimize(dataset, *, optimizer: Optimizer | None = None, n_trials: int | None = 50,
-             time_budget: float | None = None, metric: str | None = None, cv: int = 5, n_jobs: int = 1,
-             warm_start: list[dict] | None = None, prior: Prior | None = None,
+def optimize(dataset, *, target: str | None = None, task: str | None = None, optimizer: Optimizer | None = None,
+             n_trials: int | None = 50, time_budget: float | None = None, metric: str | None = None, cv: int = 5,
+             n_jobs: int = 1, warm_start: str | list[dict] | None = "auto", kb=None, prior: Prior | None = None,
              observations: list[Observation] | None = None, random_state: int | None = None,
              verbose: int = 0, isolation: str = "process", max_rows: int | None = DEFAULT_MAX_ROWS,
              evaluate_fn: Callable[[dict], TrialResult] | None = None,
@@ -61,6 +62,8 @@ def optimize(dataset, *, optimizer: Optimizer | None = None, n_trials: int | Non
     Parameters
     ----------
     dataset : Dataset or anything :func:`metalearn.load_dataset` accepts
+    target, task : str, optional
+        As in :func:`metalearn.load_dataset` (when ``dataset`` is not a Dataset).
     optimizer : Optimizer, optional
         Defaults to :class:`BayesianOptimizer` with ``prior``.
     n_trials : int or None
@@ -72,10 +75,17 @@ def optimize(dataset, *, optimizer: Optimizer | None = None, n_trials: int | Non
         Passed to :func:`metalearn.evaluate`.
     n_jobs : int
         Trials evaluated concurrently (batch ``ask(n_jobs)``).
-    warm_start : list of dict, optional
-        Configurations to try first (e.g. a recommendation).
+    warm_start : {"auto", "defaults", "none"}, None or list of dict
+        Where the search starts, as in the estimators: ``"auto"`` tries the
+        knowledge base's top recommendations first and gives the default
+        optimizer the KB's transfer prior (family defaults, with a warning,
+        when the KB has nothing for this task); ``"defaults"`` each model
+        family's default; ``"none"`` or None a cold start; a list, these
+        configurations.
+    kb : None, path, KnowledgeBase or Recommender
+        The knowledge base of ``warm_start="auto"`` (None: the shipped one).
     prior : Prior, optional
-        Transfer prior for the default optimizer.
+        Transfer prior for the default optimizer (replaces the KB's).
     observations : list of Observation, optional
         Results already known on this dataset.
     verbose : int
@@ -96,9 +106,11 @@ def optimize(dataset, *, optimizer: Optimizer | None = None, n_trials: int | Non
     >>> import metalearn
     >>> from metalearn.optimize import optimize
     >>> ds = metalearn.load_dataset("sklearn:wine")
-    >>> res = optimize(ds, n_trials=3, cv=3, isolation="none", random_state=0)
+    >>> res = optimize(ds, n_trials=4, cv=3, isolation="none", random_state=0)
     >>> len(res.history), res.best_score > 0.8
-    (3, True)
+    (4, True)
+    >>> list(res.history["origin"])  # the KB's top 3, then its adaptive portfolio
+    ['warm-start', 'warm-start', 'warm-start', 'portfolio']
     """
     from metalearn.data import Dataset, load_dataset
     from metalearn.evaluation import evaluate, get_metric
@@ -111,14 +123,16 @@ def optimize(dataset, *, optimizer: Optimizer | None = None, n_trials: int | Non
     check_positive("n_jobs", n_jobs, integer=True)
     if reserve is not None and not callable(reserve):
         raise InvalidParameterError(f"reserve must be a callable (history -> seconds) or None, not {reserve!r}")
-    dataset = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
+    check_warm_start(warm_start)
+    dataset = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, target=target, task=task)
     metric_name = get_metric(metric, dataset.task).name
     space = get_space(dataset.task)
+    start_from = resolve_warm_start(warm_start, dataset, kb, 0 if random_state is None else int(random_state))
     if optimizer is None:
-        optimizer = BayesianOptimizer(space, prior=prior, random_state=random_state,
-                                      key=equivalence_key(space, dataset))
-    if warm_start:
-        optimizer.enqueue(warm_start)
+        optimizer = BayesianOptimizer(space, prior=start_from.prior if prior is None else prior,
+                                      random_state=random_state, key=equivalence_key(space, dataset))
+    if start_from.configs:
+        optimizer.enqueue(start_from.configs)
     if observations:
         optimizer.observe(observations)
     start = time.perf_counter()
