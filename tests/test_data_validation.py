@@ -223,3 +223,15 @@ def test_gzip_tsv_roundtrip(tmp_path):
         frame().to_csv(fh, sep="\t", index=False)
     ds = metalearn.load_dataset(path, target="y")
     assert (ds.n_rows, ds.n_features, ds.task) == (30, 2, "classification")
+
+
+def test_a_quantity_forced_into_classification_is_refused_or_flagged():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=60)})
+    with pytest.raises(InvalidTargetError, match="fractional numbers such as 0.5; .*task='regression'"):
+        metalearn.load_dataset((X, np.arange(60) + 0.5), task="classification")
+    with pytest.warns(DataWarning, match="60 of the target's 60 classes have fewer than 3 rows"):
+        metalearn.load_dataset((X, np.arange(60)), task="classification")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)  # a few rare classes among common ones are fine
+        metalearn.load_dataset((X, np.r_[np.zeros(30), np.ones(28), [2, 3]]), task="classification")

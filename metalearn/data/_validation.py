@@ -157,7 +157,14 @@ def validate_target(y: pd.Series, task: str) -> np.ndarray:
     values = y.to_numpy()
     if values.dtype == object and kinds and all(issubclass(k, str) for k in kinds):
         values = values.astype(str)
-    n_classes = len(np.unique(values))
+    if values.dtype.kind == "f" and np.any(values != np.round(values)):
+        example = values[values != np.round(values)][0]
+        raise InvalidTargetError(
+            "classification labels must be discrete, but the target holds fractional numbers such as "
+            f"{float(example)!r}; if it is a numeric quantity use task='regression'"
+        )
+    counts = np.unique(values, return_counts=True)[1]
+    n_classes = len(counts)
     if n_classes < 2:
         raise InvalidTargetError(
             f"the target has only 1 class ({values[0]!r}); classification needs at least two"
@@ -167,6 +174,12 @@ def validate_target(y: pd.Series, task: str) -> np.ndarray:
             f"the target has {n_classes} classes, more than the {MAX_CLASSES} metalearn supports; "
             "if it is a numeric quantity use task='regression'"
         )
+    rare = int(np.sum(counts < 3))
+    if rare > n_classes / 2:
+        warnings.warn(
+            f"{rare} of the target's {n_classes} classes have fewer than 3 rows, too few to learn or "
+            "cross-validate; if the target is a numeric quantity use task='regression'",
+            DataWarning, stacklevel=4)
     return values
 
 
