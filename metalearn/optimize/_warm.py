@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from metalearn.exceptions import InvalidParameterError, KnowledgeBaseError
+from metalearn.optimize._prior import Prior
+
+if TYPE_CHECKING:  # the recommender is imported only when warm_start="auto" needs it
+    from metalearn.recommend import Recommendation
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +47,8 @@ class WarmStart:
     """
 
     configs: list[dict] | None = None
-    prior: object | None = None
-    recommendation: object | None = None
+    prior: Prior | None = None
+    recommendation: Recommendation | None = None
     metafeatures: dict | None = None
 
 
