@@ -228,6 +228,31 @@ def test_optimize_starts_like_the_estimators_from_the_knowledge_base(iris, space
         optimize(iris, n_trials=2, evaluate_fn=lookup, warm_start="sometimes")
 
 
+@pytest.mark.parametrize(("time_budget", "search"), [(10.0, 5.0), (3.0, 1.0), (0.5, 0.5)])
+def test_the_warm_start_is_part_of_the_time_budget(iris, monkeypatch, time_budget, search):
+    import importlib
+
+    loop = importlib.import_module("metalearn.optimize._optimize")
+    clock = [100.0]
+    monkeypatch.setattr(loop.time, "perf_counter", lambda: clock[0])
+    real_resolve = loop.resolve_warm_start
+
+    def slow_warm_start(*args, **kwargs):
+        clock[0] += 5.0  # the meta-features and the KB lookup take 5 s
+        return real_resolve(*args, **kwargs)
+
+    seen = {}
+
+    def fake_loop(optimizer, run, n_trials, budget, *rest):
+        seen["budget"] = budget
+        return []
+
+    monkeypatch.setattr(loop, "resolve_warm_start", slow_warm_start)
+    monkeypatch.setattr(loop, "_loop", fake_loop)
+    loop.optimize(iris, n_trials=None, time_budget=time_budget, evaluate_fn=lambda c: TrialResult(0.5))
+    assert seen["budget"] == search  # what is left, but at least a second (or the whole budget if smaller)
+
+
 def test_optimize_stops_at_the_time_budget_and_rejects_no_budget(iris):
     res = optimize(iris, n_trials=None, time_budget=0.3, evaluate_fn=lambda c: TrialResult(0.5, duration=0.1),
                    random_state=0)

@@ -69,7 +69,8 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
     n_trials : int or None
         Stop after this many evaluations (None: only the time budget stops).
     time_budget : float or None
-        Wall-clock seconds for the whole search; no new trial starts after it
+        Wall-clock seconds for the whole search, the warm start included
+        (the trials keep at least a second); no new trial starts after it
         and a running one is cut at it (``isolation="process"``).
     metric, cv, max_rows, isolation
         Passed to :func:`metalearn.evaluate`.
@@ -127,7 +128,12 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
     dataset = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, target=target, task=task)
     metric_name = get_metric(metric, dataset.task).name
     space = get_space(dataset.task)
-    start_from = resolve_warm_start(warm_start, dataset, kb, 0 if random_state is None else int(random_state))
+    seed = 0 if random_state is None else int(random_state)
+    began = time.perf_counter()
+    start_from = resolve_warm_start(warm_start, dataset, kb, seed)
+    start = time.perf_counter()
+    # the warm start (meta-features, KB lookup) is part of the budget; the search keeps at least a second
+    budget = None if time_budget is None else max(time_budget - (start - began), min(time_budget, 1.0))
     if optimizer is None:
         optimizer = BayesianOptimizer(space, prior=start_from.prior if prior is None else prior,
                                       random_state=random_state, key=equivalence_key(space, dataset))
@@ -135,27 +141,25 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
         optimizer.enqueue(start_from.configs)
     if observations:
         optimizer.observe(observations)
-    start = time.perf_counter()
-    seed = 0 if random_state is None else int(random_state)
 
     kept = _Reserve(reserve)
 
     def run(trial: Trial) -> TrialResult:
         if evaluate_fn is not None:
             return evaluate_fn(trial.config)
-        left = None if time_budget is None else max(time_budget - kept.seconds - (time.perf_counter() - start), 1.0)
+        left = None if budget is None else max(budget - kept.seconds - (time.perf_counter() - start), 1.0)
         res = evaluate(trial.config, dataset, cv=cv, metric=metric_name, time_limit=left, random_state=seed,
                        max_rows=max_rows, isolation=isolation)
         return TrialResult.from_evaluation(res)
 
-    rows = _loop(optimizer, run, n_trials, time_budget, n_jobs, start, verbose, kept)
+    rows = _loop(optimizer, run, n_trials, budget, n_jobs, start, verbose, kept)
     history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
     ok = history.loc[history["status"] == "ok"]
     best = ok.loc[ok["score"].idxmax()] if len(ok) else None
     return OptimizationResult(
         best_config=None if best is None else dict(best["config"]),
         best_score=float("nan") if best is None else float(best["score"]),
-        history=history, metric=metric_name, elapsed=time.perf_counter() - start,
+        history=history, metric=metric_name, elapsed=time.perf_counter() - began,
     )
 
 
