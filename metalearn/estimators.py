@@ -19,15 +19,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from metalearn.data._validation import check_target_fits
 from metalearn.evaluation import DEFAULT_MAX_ROWS
-from metalearn.exceptions import (
-    EmptyDatasetError,
-    InvalidParameterError,
-    InvalidTargetError,
-    LengthMismatchError,
-    MetaLearnError,
-)
-from metalearn.optimize._warm import check_warm_start, resolve_warm_start
+from metalearn.exceptions import InvalidParameterError, InvalidTargetError, MetaLearnError
+from metalearn.optimize._warm import check_warm_start
 from metalearn.utils import check_positive
 
 logger = logging.getLogger(__name__)
@@ -88,17 +83,16 @@ class _MetaLearnBase(BaseEstimator):
         self._check_params()
         dataset = self._dataset(X, y)
         cv = _effective_cv(dataset, self.cv, self.time_budget)
-        start_from = resolve_warm_start(self.warm_start, dataset, self.kb, self._seed())
-        self.recommendation_ = start_from.recommendation
         budget = None
-        if self.time_budget is not None:  # the search gets what the warm start left, minus a refit reserve
+        if self.time_budget is not None:  # what loading left; optimize() counts the warm start, we the refit
             budget = max(float(self.time_budget) - (time.perf_counter() - start), 1.0)
         result = optimize(
             dataset, n_trials=self.n_trials, time_budget=budget, metric=self.metric, cv=cv, n_jobs=self.n_jobs,
-            warm_start=start_from.configs, prior=start_from.prior, random_state=self._seed(), verbose=self.verbose,
+            warm_start=self.warm_start, kb=self.kb, random_state=self._seed(), verbose=self.verbose,
             reserve=None if self.time_budget is None else partial(
                 refit_reserve, total=float(self.time_budget), cv=cv, ensemble=bool(self.ensemble)),
         )
+        self.recommendation_ = result.warm_start.recommendation
         self.history_ = result.history
         if result.best_config is None:
             errors = result.history["error"].dropna().tolist()
@@ -111,7 +105,8 @@ class _MetaLearnBase(BaseEstimator):
         if update_kb is not None:
             from metalearn.kb._user import add_runs
 
-            add_runs(self.history_, dataset, update_kb, metric=result.metric, metafeatures=start_from.metafeatures,
+            add_runs(self.history_, dataset, update_kb, metric=result.metric,
+                     metafeatures=result.warm_start.metafeatures,
                      base=self.kb if isinstance(self.kb, (str, Path)) else None)
         return self
 
@@ -310,21 +305,19 @@ def refit_reserve(history: pd.DataFrame, *, total: float, cv: int, ensemble: boo
 def _check_target(X, y) -> None:
     """Refuse a target that does not fit ``X`` with a message that says what to do (before sklearn's checks).
 
+    The shape checks are the data layer's (:func:`check_target_fits`); unlike
+    loading, which drops rows whose target is missing, ``fit`` refuses them.
+
     Raises
     ------
-    InvalidParameterError
-        ``y`` is not one value per row (a one-column 2-D ``y`` is left to sklearn, which ravels it).
-    LengthMismatchError, EmptyDatasetError, InvalidTargetError
-        ``X`` and ``y`` differ in length, have no rows, or ``y`` has missing values.
+    InvalidParameterError, LengthMismatchError, EmptyDatasetError
+        ``y`` is not one value per row of ``X``, or there are no rows.
+    InvalidTargetError
+        ``y`` has missing values.
     """
-    target = np.asarray(y)
-    if target.ndim != 1 and not (target.ndim == 2 and target.shape[1] == 1):
-        raise InvalidParameterError(f"y must be one-dimensional (one target per row); got shape {target.shape}")
     n_rows = X.shape[0] if hasattr(X, "shape") else len(X) if hasattr(X, "__len__") else np.asarray(X).shape[0]
-    if len(target) != n_rows:
-        raise LengthMismatchError(f"X has {n_rows} rows but y has {len(target)}; they must match")
-    if n_rows == 0:
-        raise EmptyDatasetError("X and y have 0 rows; fitting needs at least 2 samples")
+    check_target_fits(y, n_rows)
+    target = np.asarray(y)
     missing = int(pd.isna(target).sum())
     if missing:
         raise InvalidTargetError(

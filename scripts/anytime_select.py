@@ -46,6 +46,11 @@ from metalearn.recommend._simulate import family_means
 CANDIDATES = ("ours", "ours_no_prior", "knn_bo", "portfolio_bo")
 
 
+def strategy_scores(regret: dict, candidates: tuple[str, ...] = CANDIDATES) -> np.ndarray:
+    """Datasets x candidates: each strategy's regret curve averaged over k."""
+    return np.column_stack([np.nanmean(regret[m], axis=1) for m in candidates])
+
+
 def select_strategies(ctx: TaskContext, regret: dict, candidates: tuple[str, ...] = CANDIDATES,
                       n_neighbors: int = 10) -> np.ndarray:
     """Index into ``candidates`` of the strategy chosen for each dataset of ``ctx``.
@@ -54,7 +59,7 @@ def select_strategies(ctx: TaskContext, regret: dict, candidates: tuple[str, ...
     ``ctx``'s dataset order. A dataset's choice reads only other families' rows.
     """
     families = np.asarray(ctx.families)
-    score = np.column_stack([np.nanmean(regret[m], axis=1) for m in candidates])  # datasets x candidates
+    score = strategy_scores(regret, candidates)
     chosen = np.zeros(ctx.n_datasets, dtype=int)
     for fam in sorted(set(families)):
         others = np.flatnonzero(families != fam)
@@ -75,8 +80,7 @@ def hindsight_choice(regret: dict, candidates: tuple[str, ...] = CANDIDATES) -> 
 
     A reference, not a method: the choice a perfect selector would make (ties: the first candidate).
     """
-    score = np.column_stack([np.nanmean(regret[m], axis=1) for m in candidates])
-    return np.argmin(np.round(score, 12), axis=1)
+    return np.argmin(np.round(strategy_scores(regret, candidates), 12), axis=1)
 
 
 def selected_regret(regret: dict, chosen: np.ndarray, candidates: tuple[str, ...] = CANDIDATES) -> np.ndarray:

@@ -94,6 +94,24 @@ def as_frame(X: object) -> pd.DataFrame:
 USUAL_TARGET_NAMES = ("target", "class", "label", "y")
 
 
+def check_target_fits(y, n_rows: int) -> None:
+    """Refuse a target that is not one value for each of ``n_rows`` rows, or no rows at all.
+
+    A one-column 2-D ``y`` counts as one-dimensional (it is ravelled).
+
+    Raises
+    ------
+    InvalidParameterError, LengthMismatchError, EmptyDatasetError
+    """
+    shape = None if y is None else y.shape if hasattr(y, "shape") else np.asarray(y).shape
+    if shape is None or not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
+        raise InvalidParameterError(f"y must be one-dimensional (one target per row); got shape {shape}")
+    if shape[0] != n_rows:
+        raise LengthMismatchError(f"X has {n_rows} rows but y has {shape[0]}; they must match")
+    if n_rows == 0:
+        raise EmptyDatasetError("the dataset is empty (0 rows)")
+
+
 def split_target(frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame, pd.Series]:
     """Split ``frame`` into features and the ``target`` column, suggesting close names."""
     if target is None:
@@ -295,17 +313,8 @@ def build_dataset(
         if missing_cols:
             raise TargetNotFoundError(f"cannot drop {_fmt(missing_cols)}: no such column")
         frame = frame.drop(columns=list(drop))
-    target = y.copy() if isinstance(y, pd.Series) else pd.Series(np.asarray(y).copy() if y is not None else [])
-    if y is None or (np.ndim(y) != 1 and not isinstance(y, pd.Series)):
-        shape = None if y is None else np.shape(y)
-        if shape is not None and len(shape) == 2 and shape[1] == 1:
-            target = pd.Series(np.asarray(y).ravel().copy())
-        else:
-            raise InvalidParameterError(f"y must be one-dimensional (one target per row); got shape {shape}")
-    if len(target) != len(frame):
-        raise LengthMismatchError(f"X has {len(frame)} rows but y has {len(target)}; they must match")
-    if len(frame) == 0:
-        raise EmptyDatasetError("the dataset is empty (0 rows)")
+    check_target_fits(y, len(frame))
+    target = y.copy() if isinstance(y, pd.Series) else pd.Series(np.asarray(y).ravel().copy())
     if frame.shape[1] == 0:
         raise NoFeaturesError("the dataset has no feature columns besides the target")
     frame, target = frame.reset_index(drop=True), target.reset_index(drop=True)

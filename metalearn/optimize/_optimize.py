@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -18,7 +18,7 @@ from metalearn.optimize._base import Optimizer, SearchExhaustedError, equivalenc
 from metalearn.optimize._bo import BayesianOptimizer
 from metalearn.optimize._prior import Prior
 from metalearn.optimize._trial import Observation, Trial, TrialResult
-from metalearn.optimize._warm import check_warm_start, resolve_warm_start
+from metalearn.optimize._warm import WarmStart, check_warm_start, resolve_warm_start
 from metalearn.utils import check_positive
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,9 @@ class OptimizationResult:
     metric : str
     elapsed : float
         Wall-clock seconds of the whole search.
+    warm_start : WarmStart
+        What the search started from (with ``warm_start="auto"``: the
+        recommendation, the transfer prior and the dataset's meta-features).
     """
 
     best_config: dict | None
@@ -48,6 +51,7 @@ class OptimizationResult:
     history: pd.DataFrame
     metric: str
     elapsed: float
+    warm_start: WarmStart = field(default_factory=WarmStart)
 
 
 def optimize(dataset, *, target: str | None = None, task: str | None = None, optimizer: Optimizer | None = None,
@@ -159,7 +163,7 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
     return OptimizationResult(
         best_config=None if best is None else dict(best["config"]),
         best_score=float("nan") if best is None else float(best["score"]),
-        history=history, metric=metric_name, elapsed=time.perf_counter() - began,
+        history=history, metric=metric_name, elapsed=time.perf_counter() - began, warm_start=start_from,
     )
 
 
