@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PIP) install --quiet "$(TORCH)"
-	$(PIP) install --quiet -e ".[dev,neural,plot]"
+	$(PIP) install --quiet -e ".[dev,neural,plot,boosting]"
 	@touch $@
 
 install: $(VENV)/.installed          ## create .venv and install metalearn

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -36,9 +37,12 @@ from metalearn.kb import (
     tidy,
     write_manifest,
 )
+from metalearn.kb._shards import export_shard, restore
+from metalearn.space import family_versions
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = Protocol(cv=3, max_rows=200, time_limit=60, memory_limit_mb=4096)
+SMALL_POOL = {"pool_size": 6, "per_family": 0}  # six configs of the original families
 
 
 def make_pmlb_dir(root: Path) -> Path:
@@ -75,7 +79,7 @@ def pmlb(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def serial_build(pmlb, tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("serial") / "kb.sqlite"
-    build_local(db, pmlb_specs(pmlb), pool_size=6, protocol=FAST, reserved=ReservedList.read(pmlb / "reserved.csv"),
+    build_local(db, pmlb_specs(pmlb), **SMALL_POOL, protocol=FAST, reserved=ReservedList.read(pmlb / "reserved.csv"),
                 progress=False, chunk_size=2)
     return db
 
@@ -92,20 +96,21 @@ def test_build_stores_every_pair_and_drops_reserved(serial_build):
 
 
 def test_rerun_is_a_no_op(pmlb, serial_build):
-    out = build_local(serial_build, pmlb_specs(pmlb), pool_size=6, protocol=FAST,
+    out = build_local(serial_build, pmlb_specs(pmlb), **SMALL_POOL, protocol=FAST,
                       reserved=ReservedList.read(pmlb / "reserved.csv"), progress=False)
     assert out["added"] == 0
 
 
 def test_resuming_with_another_protocol_is_refused(pmlb, serial_build):
     with pytest.raises(KnowledgeBaseError, match="different protocol"):
-        build_local(serial_build, pmlb_specs(pmlb), pool_size=6, protocol=Protocol(cv=5), progress=False)
+        build_local(serial_build, pmlb_specs(pmlb), **SMALL_POOL, protocol=Protocol(cv=5), progress=False)
 
 
 def test_sigkill_mid_build_then_resume_equals_uninterrupted(pmlb, serial_build, tmp_path):
     db = tmp_path / "killed.sqlite"
     cmd = [sys.executable, str(REPO / "scripts" / "build_knowledge_base.py"), "local", "--pmlb-dir", str(pmlb),
-           "--output", str(db), "--pool-size", "6", "--cv", "3", "--max-rows", "200", "--memory-limit-mb", "4096",
+           "--output", str(db), "--pool-size", "6", "--per-family", "0",
+           "--cv", "3", "--max-rows", "200", "--memory-limit-mb", "4096",
            "--chunk-size", "1", "--reserved", str(pmlb / "reserved.csv"), "--no-progress"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 240
@@ -131,14 +136,14 @@ def test_sigkill_mid_build_then_resume_equals_uninterrupted(pmlb, serial_build, 
 def test_dask_local_cluster_equals_serial(pmlb, serial_build, tmp_path):
     pytest.importorskip("dask.distributed")
     db = tmp_path / "dask.sqlite"
-    build_local(db, pmlb_specs(pmlb), pool_size=6, protocol=FAST, reserved=ReservedList.read(pmlb / "reserved.csv"),
+    build_local(db, pmlb_specs(pmlb), **SMALL_POOL, protocol=FAST, reserved=ReservedList.read(pmlb / "reserved.csv"),
                 dask_local=2, progress=False, chunk_size=2)
     pd.testing.assert_frame_equal(comparable_runs(db), comparable_runs(serial_build))
 
 
 def test_joblib_parallel_equals_serial(pmlb, serial_build, tmp_path):
     db = tmp_path / "joblib.sqlite"
-    build_local(db, pmlb_specs(pmlb), pool_size=6, protocol=FAST, reserved=ReservedList.read(pmlb / "reserved.csv"),
+    build_local(db, pmlb_specs(pmlb), **SMALL_POOL, protocol=FAST, reserved=ReservedList.read(pmlb / "reserved.csv"),
                 n_jobs=2, progress=False, chunk_size=2)
     pd.testing.assert_frame_equal(comparable_runs(db), comparable_runs(serial_build))
 
@@ -182,11 +187,20 @@ def test_other_schema_version_is_refused(published):
         KnowledgeBase.open(published / "kb.sqlite")
 
 
-def test_other_space_version_is_refused(published):
-    with KBStore(published / "kb.sqlite") as store:
-        store.set_meta({"space_version": "0.1"})
-    with pytest.raises(KnowledgeBaseVersionError, match="search-space version '0.1'"):
-        KnowledgeBase.open(published / "kb.sqlite")
+def test_runs_of_another_family_version_are_left_out_and_not_built_into(published, tmp_path):
+    db = tmp_path / "kb.sqlite"
+    shutil.copy(published / "kb.sqlite", db)
+    with KBStore(db) as store:
+        store.conn.execute("UPDATE configs SET space_version = '0.9' WHERE family = 'linear'")
+        store.conn.commit()
+        store.set_meta({"family_versions": {"linear": "0.9"}})
+        with pytest.raises(KnowledgeBaseVersionError, match="'linear': \\('0.9', '1.0'\\)"):
+            store.record_family_versions(family_versions())
+    kb = KnowledgeBase.open(db)
+    before = KnowledgeBase.open(published / "kb.sqlite")
+    assert "linear" in set(before.configs["family"]) and "linear" not in set(kb.configs["family"])
+    assert len(kb.configs) == len(before.configs) - (before.configs["family"] == "linear").sum()
+    assert set(kb.runs["config_id"]) <= set(kb.configs["id"])
 
 
 def test_missing_kb_gives_a_build_hint(tmp_path):
@@ -289,3 +303,19 @@ def test_shipped_kb_is_dense():
     assert min(s["n_configs_per_task"].values()) >= 100
     assert sum(s["n_datasets_fully_evaluated"].values()) >= 226
     assert s["n_datasets_per_source"]["local"] == 230
+
+
+def test_snapshot_shards_restore_a_build_and_hold_each_run_once(serial_build, tmp_path):
+    base = tmp_path / "base.sqlite"
+    shutil.copy(serial_build, base)
+    with KBStore(base) as store:  # the base lacks the classification runs the "build" added
+        store.conn.execute("DELETE FROM runs WHERE dataset_id = (SELECT id FROM datasets WHERE name = 'toy_cls')")
+        store.conn.commit()
+    shards = tmp_path / "shards"
+    first = export_shard(serial_build, shards, base)
+    assert first is not None and first.name == "shard-0001.jsonl.gz"
+    assert export_shard(serial_build, shards, base) is None  # nothing new: no second shard
+    restored = tmp_path / "restored.sqlite"
+    assert restore(shards, restored, base) == 6
+    assert restore(shards, restored, base) == 0
+    pd.testing.assert_frame_equal(comparable_runs(restored), comparable_runs(serial_build))

@@ -9,7 +9,7 @@ import pytest
 
 import metalearn
 from metalearn.exceptions import InvalidConfigError
-from metalearn.space import Categorical, Condition, Float, Int, get_space
+from metalearn.space import MODEL_FAMILIES, Categorical, Condition, Float, Int, get_space
 
 TASKS = ("classification", "regression")
 
@@ -34,7 +34,7 @@ def test_samples_are_valid_json_and_roundtrip_through_the_encoding(task):
 @pytest.mark.parametrize("task", TASKS)
 def test_every_family_has_a_valid_default(task):
     space = get_space(task)
-    assert len(space.families) == 7
+    assert space.families == tuple(m.name for m in MODEL_FAMILIES) and len(space.families) == 10
     for family in space.families:
         assert space.validate(space.default(family))["family"] == family
 

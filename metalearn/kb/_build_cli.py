@@ -10,7 +10,8 @@ from pathlib import Path
 
 from metalearn.kb._builder import Protocol, build_local
 from metalearn.kb._publish import snapshot, write_manifest
-from metalearn.kb._sources import DatasetSpec, ReservedList, pmlb_specs
+from metalearn.kb._shards import export_shard, restore
+from metalearn.kb._sources import LEGACY_POOL_SIZE, PER_NEW_FAMILY, DatasetSpec, ReservedList, pmlb_specs
 
 logger = logging.getLogger(__name__)
 
@@ -20,21 +21,43 @@ DEFAULT_RESERVED = "../shared/datasets/reserved.csv"
 
 def _add_local(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("local", help="evaluate the candidate pool densely on local datasets")
-    p.add_argument("--pmlb-dir", help="directory in the PMLB layout (NAME.tsv.gz + manifest.csv)")
-    p.add_argument("--datasets", help="comma-separated dataset names of --pmlb-dir (default: all)")
+    p.add_argument("--pmlb-dir", action="append", default=[],
+                   help="directory in the PMLB layout (NAME.tsv.gz + manifest.csv); repeat for several "
+                        "(e.g. ../shared/datasets/pmlb and ../shared/datasets/uci_regression)")
+    p.add_argument("--datasets", help="comma-separated dataset names of the --pmlb-dir directories (default: all)")
     p.add_argument("--files", nargs="*", default=[], help="CSV/TSV/parquet files (target column 'target')")
     p.add_argument("--output", default=DEFAULT_WORK, help=f"SQLite file to create or resume ({DEFAULT_WORK})")
-    p.add_argument("--pool-size", type=int, default=100, help="configurations per task (default 100)")
-    p.add_argument("--cv", type=int, default=Protocol.cv)
-    p.add_argument("--max-rows", type=int, default=Protocol.max_rows)
-    p.add_argument("--time-limit", type=float, default=Protocol.time_limit)
-    p.add_argument("--memory-limit-mb", type=int, default=Protocol.memory_limit_mb)
-    p.add_argument("--n-jobs", type=int, default=1, help="local worker processes")
-    p.add_argument("--dask-local", type=int, help="run on a local Dask cluster of N workers")
+    p.add_argument("--pool-size", type=_positive(int), default=LEGACY_POOL_SIZE,
+                   help=f"configurations per task drawn over the original seven model families "
+                        f"(default {LEGACY_POOL_SIZE})")
+    p.add_argument("--per-family", type=_positive(int, zero=True), default=PER_NEW_FAMILY,
+                   help=f"configurations of each model family added since (default {PER_NEW_FAMILY})")
+    p.add_argument("--cv", type=_positive(int), default=Protocol.cv)
+    p.add_argument("--max-rows", type=_positive(int), default=Protocol.max_rows)
+    p.add_argument("--time-limit", type=_positive(float), default=Protocol.time_limit)
+    p.add_argument("--memory-limit-mb", type=_positive(int), default=Protocol.memory_limit_mb)
+    p.add_argument("--n-jobs", type=_positive(int), default=1, help="local worker processes")
+    p.add_argument("--dask-local", type=_positive(int), help="run on a local Dask cluster of N workers")
     p.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
-    p.add_argument("--chunk-size", type=int, default=10)
+    p.add_argument("--chunk-size", type=_positive(int), default=10,
+                   help="configurations sent to a worker at once (local workers store each run as it ends)")
     p.add_argument("--reserved", default=DEFAULT_RESERVED, help="CSV of datasets to keep out of the KB")
     p.add_argument("--no-progress", action="store_true")
+
+
+def _positive(kind: type, zero: bool = False):
+    """An argparse type: a number of ``kind`` above 0 (or at least 0 with ``zero``), else a usage error."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n integer' if kind is int else ' number'}") from None
+        if value < 0 or (value == 0 and not zero) or value != value:
+            raise argparse.ArgumentTypeError(f"must be {'>= 0' if zero else '> 0'}, not {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def _add_publish(sub: argparse._SubParsersAction) -> None:
@@ -68,7 +91,7 @@ def run_tidy(args: argparse.Namespace) -> int:
 
 def _add_metafeatures(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("metafeatures", help="compute missing meta-features of local datasets")
-    p.add_argument("--pmlb-dir", required=True)
+    p.add_argument("--pmlb-dir", required=True, action="append", help="PMLB-layout directory (repeatable)")
     p.add_argument("--output", default=DEFAULT_WORK)
     p.add_argument("--reserved", default=DEFAULT_RESERVED)
     p.add_argument("--no-progress", action="store_true")
@@ -131,10 +154,31 @@ def run_metafeatures(args: argparse.Namespace) -> int:
     from metalearn.kb._store import KBStore
 
     reserved = ReservedList.read(args.reserved)
-    specs = [s for s in pmlb_specs(args.pmlb_dir) if not reserved.excludes(s.name, s.openml_id)]
+    specs = [s for root in args.pmlb_dir for s in pmlb_specs(root) if not reserved.excludes(s.name, s.openml_id)]
     with KBStore(args.output, create=True) as store:
         n = compute_metafeatures(store, specs, progress=not args.no_progress)
     print(f"meta-features computed for {n} dataset(s)")
+    return 0
+
+
+def _add_shards(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("snapshot", help="write a build's new runs to a shard (publish a build in progress)")
+    p.add_argument("--from", dest="db", default=DEFAULT_WORK, help="SQLite file of a build")
+    p.add_argument("--shards", required=True, help="folder of shards (shard-NNNN.jsonl.gz)")
+    p.add_argument("--base", required=True, help="kb.sqlite the build started from")
+    p = sub.add_parser("restore", help="recreate a build from its base and its shards (then resume it)")
+    p.add_argument("--shards", required=True, help="folder of shards (shard-NNNN.jsonl.gz)")
+    p.add_argument("--base", required=True, help="kb.sqlite the build started from")
+    p.add_argument("--output", default=DEFAULT_WORK, help=f"SQLite file to create or extend ({DEFAULT_WORK})")
+
+
+def run_shards(args: argparse.Namespace) -> int:
+    """Run ``snapshot`` or ``restore``."""
+    if args.command == "snapshot":
+        path = export_shard(args.db, args.shards, args.base)
+        print(f"wrote {path}" if path else "nothing new to snapshot")
+        return 0
+    print(f"restored {restore(args.shards, args.output, args.base)} runs into {args.output}")
     return 0
 
 
@@ -148,6 +192,7 @@ def parser() -> argparse.ArgumentParser:
     _add_metafeatures(sub)
     _add_lcdb(sub)
     _add_openml(sub)
+    _add_shards(sub)
     return ap
 
 
@@ -165,16 +210,21 @@ def _file_specs(files: list[str]) -> list[DatasetSpec]:
 def run_local(args: argparse.Namespace, command: str) -> int:
     """Run the ``local`` source."""
     specs: list[DatasetSpec] = []
-    if args.pmlb_dir:
-        names = args.datasets.split(",") if args.datasets else None
-        specs += pmlb_specs(args.pmlb_dir, names)
+    wanted = set(args.datasets.split(",")) if args.datasets else None
+    for root in args.pmlb_dir:
+        found = pmlb_specs(root)
+        specs += [s for s in found if wanted is None or s.name in wanted]
+    unknown = sorted((wanted or set()) - {s.name for s in specs})
+    if unknown:
+        print(f"not in any --pmlb-dir: {', '.join(unknown)}", file=sys.stderr)
+        return 2
     specs += _file_specs(args.files)
     if not specs:
         print("nothing to evaluate: give --pmlb-dir and/or --files", file=sys.stderr)
         return 2
     protocol = Protocol(cv=args.cv, max_rows=args.max_rows, time_limit=args.time_limit,
                         memory_limit_mb=args.memory_limit_mb)
-    out = build_local(args.output, specs, pool_size=args.pool_size, protocol=protocol,
+    out = build_local(args.output, specs, pool_size=args.pool_size, per_family=args.per_family, protocol=protocol,
                       reserved=ReservedList.read(args.reserved), n_jobs=args.n_jobs, scheduler=args.scheduler,
                       dask_local=args.dask_local, chunk_size=args.chunk_size, progress=not args.no_progress,
                       command=command)
@@ -222,4 +272,6 @@ def main(argv: list[str] | None = None) -> int:
         return run_lcdb(args, command)
     if args.command == "openml":
         return run_openml(args, command)
+    if args.command in ("snapshot", "restore"):
+        return run_shards(args)
     return 2

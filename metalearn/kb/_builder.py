@@ -17,16 +17,26 @@ from pathlib import Path
 import numpy
 import pandas
 import sklearn
+from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
 from metalearn._version import __version__
 from metalearn.data import load_dataset
 from metalearn.evaluation import DEFAULT_METRIC, evaluate
 from metalearn.exceptions import KnowledgeBaseError, MetaLearnError
-from metalearn.kb._schema import SCHEMA_VERSION, RunRecord, config_key
-from metalearn.kb._sources import DatasetSpec, ReservedList, candidate_pool, chunked, dataset_family, size_order
+from metalearn.kb._schema import RunRecord, config_row, dumps
+from metalearn.kb._sources import (
+    LEGACY_POOL_SIZE,
+    PER_NEW_FAMILY,
+    DatasetSpec,
+    ReservedList,
+    candidate_pool,
+    chunked,
+    dataset_family,
+    size_order,
+)
 from metalearn.kb._store import KBStore
-from metalearn.space import SPACE_VERSION, get_space
+from metalearn.space import family_versions, get_space
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +76,13 @@ class Protocol:
         return DEFAULT_METRIC[task]
 
 
-def evaluate_chunk(spec: DatasetSpec, configs: list[tuple[str, dict]], protocol: Protocol) -> list[RunRecord]:
+def evaluate_chunk(spec: DatasetSpec, configs: list[tuple[str, dict]], protocol: Protocol,
+                   dataset_id: int = 0, sink: str | None = None) -> list[RunRecord]:
     """Load ``spec`` once and evaluate each ``(config_id, config)`` on it (runs in a worker).
 
-    ``dataset_id`` in the returned records is 0; the caller fills it in.
+    With ``sink`` (the build's SQLite path, on a machine that shares it) each
+    run is committed there as soon as it finishes, so an interrupted build
+    loses at most the evaluation in progress per worker.
     """
     import multiprocessing
 
@@ -82,21 +95,31 @@ def evaluate_chunk(spec: DatasetSpec, configs: list[tuple[str, dict]], protocol:
     try:
         data = load_dataset(spec.uri, task=spec.task).subsample(protocol.max_rows, protocol.random_state)
     except MetaLearnError as exc:
-        return [RunRecord(0, cid, metric, (), float("nan"), 0.0, "failed", "local", error=f"load: {exc}",
+        runs = [RunRecord(dataset_id, cid, metric, (), float("nan"), 0.0, "failed", "local", error=f"load: {exc}",
                           library_versions=LIBRARY_VERSIONS) for cid, _ in configs]
+        _commit(sink, runs)
+        return runs
     runs = []
     for cid, config in configs:
         res = evaluate(config, data, cv=protocol.cv, time_limit=protocol.time_limit,
                        memory_limit_mb=protocol.memory_limit_mb, random_state=protocol.random_state,
                        max_rows=None, isolation="process", n_threads=protocol.n_threads)
-        runs.append(RunRecord(0, cid, metric, res.fold_scores, res.mean_score, res.fit_time, res.status, "local",
-                              duration=res.duration, error=res.error[:2000], n_rows_used=res.n_rows,
+        runs.append(RunRecord(dataset_id, cid, metric, res.fold_scores, res.mean_score, res.fit_time, res.status,
+                              "local", duration=res.duration, error=res.error[:2000], n_rows_used=res.n_rows,
                               library_versions=LIBRARY_VERSIONS))
+        _commit(sink, runs[-1:])
     return runs
 
 
+def _commit(sink: str | None, runs: list[RunRecord]) -> None:
+    """Store ``runs`` in the build at ``sink`` at once (nothing without a sink)."""
+    if sink is not None:
+        with KBStore(sink) as store:
+            store.add_runs(runs)
+
+
 def _prepare_store(store: KBStore, protocol: Protocol, reserved: ReservedList, command: str) -> None:
-    store.check_versions(SCHEMA_VERSION, SPACE_VERSION)
+    store.record_family_versions(family_versions())
     stored = store.get_meta("protocol")
     if stored is not None and stored != _json(asdict(protocol)):
         raise KnowledgeBaseError(
@@ -104,7 +127,7 @@ def _prepare_store(store: KBStore, protocol: Protocol, reserved: ReservedList, c
             f"({_json(asdict(protocol))}) would mix incomparable runs: use another --output or the same options"
         )
     store.set_meta({
-        "space_version": SPACE_VERSION, "protocol": asdict(protocol), "library_versions": LIBRARY_VERSIONS,
+        "protocol": asdict(protocol), "library_versions": LIBRARY_VERSIONS,
         "reserved_exclusion": {"applied": True, "file": reserved.path, "n_names": len(reserved.names),
                                "n_openml_ids": len(reserved.openml_ids)},
         "build_command": command,
@@ -142,16 +165,15 @@ def tidy(store: KBStore, reserved: ReservedList) -> dict:
 
 
 def _json(obj: object) -> str:
-    from metalearn.kb._schema import dumps
-
     return dumps(obj)
 
 
-def register_pool(store: KBStore, task: str, size: int, random_state: int = 0) -> list[tuple[str, dict]]:
-    """Store the candidate pool of ``task`` and return ``(config_id, config)`` pairs."""
-    pool = [(config_key(task, c), c) for c in candidate_pool(task, size, random_state)]
-    store.add_configs((cid, task, c["family"], c, SPACE_VERSION) for cid, c in pool)
-    return pool
+def register_pool(store: KBStore, task: str, size: int = LEGACY_POOL_SIZE, random_state: int = 0, *,
+                  per_family: int = PER_NEW_FAMILY) -> list[tuple[str, dict]]:
+    """Store the candidate pool of ``task`` (:func:`candidate_pool`) and return ``(config_id, config)`` pairs."""
+    rows = [config_row(task, c) for c in candidate_pool(task, size, random_state, per_family=per_family)]
+    store.add_configs(rows)
+    return [(cid, config) for cid, _, _, config, _ in rows]
 
 
 def plan_work(store: KBStore, specs: list[DatasetSpec], pools: dict[str, list[tuple[str, dict]]],
@@ -159,19 +181,21 @@ def plan_work(store: KBStore, specs: list[DatasetSpec], pools: dict[str, list[tu
               defaults_first: bool = True) -> list[tuple[int, DatasetSpec, list[tuple[str, dict]]]]:
     """Chunks of (dataset id, spec, configs) still to evaluate, cheap datasets first.
 
-    With ``defaults_first`` the pool's leading configs (every family's
-    default) are evaluated on all datasets before the rest of the pool.
+    With ``defaults_first`` every model family's default is evaluated on all
+    datasets before the rest of the pool.
     """
     first, rest = [], []
     done = {task: store.done_pairs(protocol.metric(task), "local") for task in pools}
-    n_defaults = {task: len(get_space(task).families) for task in pools}
+    defaults = {task: {get_space(task).config_id(c) for c in get_space(task).defaults()} for task in pools}
     for spec in size_order(specs):
         did = store.add_dataset(name=spec.name, source="local", task=spec.task, family=spec.family,
                                 openml_id=spec.openml_id, n_rows=spec.n_rows, n_features=spec.n_features,
                                 n_classes=spec.n_classes)
         pool = pools[spec.task]
-        head = n_defaults[spec.task] if defaults_first else 0
-        for part, target in ((pool[:head], first), (pool[head:], rest)):
+        is_default = [defaults_first and get_space(spec.task).config_id(c) in defaults[spec.task] for _, c in pool]
+        head = [p for p, d in zip(pool, is_default) if d]
+        tail = [p for p, d in zip(pool, is_default) if not d]
+        for part, target in ((head, first), (tail, rest)):
             pending = [(cid, c) for cid, c in part if (did, cid) not in done[spec.task]]
             target.extend((did, spec, chunk) for chunk in chunked(pending, chunk_size))
     return first + rest
@@ -202,27 +226,25 @@ def compute_metafeatures(store: KBStore, specs: list[DatasetSpec], *, random_sta
 
 
 def _execute(work: list, protocol: Protocol, n_jobs: int, scheduler: str | None,
-             dask_local: int | None) -> Iterator[tuple[int, list[RunRecord]]]:
-    """Yield ``(dataset_id, runs)`` as chunks finish, serially, with joblib, or on Dask."""
+             dask_local: int | None, sink: str) -> Iterator[list[RunRecord]]:
+    """Yield each chunk's runs as it finishes, serially, with joblib, or on Dask.
+
+    Local workers commit every run to ``sink`` as it finishes; Dask workers
+    (possibly on other machines) return their runs for the caller to store.
+    """
     if scheduler or dask_local:
         yield from _execute_dask(work, protocol, scheduler, dask_local)
         return
     if n_jobs == 1:
         for did, spec, chunk in work:
-            yield did, evaluate_chunk(spec, chunk, protocol)
+            yield evaluate_chunk(spec, chunk, protocol, did, sink)
         return
-    from joblib import Parallel, delayed
-
     parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    yield from parallel(delayed(_tagged_chunk)(did, spec, chunk, protocol) for did, spec, chunk in work)
-
-
-def _tagged_chunk(did: int, spec: DatasetSpec, chunk: list, protocol: Protocol) -> tuple[int, list[RunRecord]]:
-    return did, evaluate_chunk(spec, chunk, protocol)
+    yield from parallel(delayed(evaluate_chunk)(spec, chunk, protocol, did, sink) for did, spec, chunk in work)
 
 
 def _execute_dask(work: list, protocol: Protocol, scheduler: str | None,
-                  dask_local: int | None) -> Iterator[tuple[int, list[RunRecord]]]:
+                  dask_local: int | None) -> Iterator[list[RunRecord]]:
     from metalearn.utils import import_optional
 
     distributed = import_optional("dask.distributed", extra="distributed")
@@ -238,7 +260,7 @@ def _execute_dask(work: list, protocol: Protocol, scheduler: str | None,
                                                dashboard_address=None)
         client = distributed.Client(cluster)
     try:
-        futures = [client.submit(_tagged_chunk, did, spec, chunk, protocol, pure=False)
+        futures = [client.submit(evaluate_chunk, spec, chunk, protocol, did, pure=False)
                    for did, spec, chunk in work]
         for future in distributed.as_completed(futures):
             yield future.result()
@@ -248,7 +270,8 @@ def _execute_dask(work: list, protocol: Protocol, scheduler: str | None,
             cluster.close()
 
 
-def build_local(output: str | Path, specs: list[DatasetSpec], *, pool_size: int = 100,
+def build_local(output: str | Path, specs: list[DatasetSpec], *, pool_size: int = LEGACY_POOL_SIZE,
+                per_family: int = PER_NEW_FAMILY,
                 protocol: Protocol | None = None, reserved: ReservedList | None = None, n_jobs: int = 1,
                 scheduler: str | None = None, dask_local: int | None = None, chunk_size: int = 10,
                 progress: bool = True, command: str = "",
@@ -261,8 +284,8 @@ def build_local(output: str | Path, specs: list[DatasetSpec], *, pool_size: int 
         SQLite file to create or resume.
     specs : list of DatasetSpec
         Datasets to evaluate; reserved ones are dropped.
-    pool_size : int
-        Configurations per task (family defaults first).
+    pool_size, per_family : int
+        The candidate pool of each task (see :func:`candidate_pool`).
     protocol : Protocol
         Evaluation protocol (must match the stored one when resuming).
     reserved : ReservedList
@@ -296,15 +319,16 @@ def build_local(output: str | Path, specs: list[DatasetSpec], *, pool_size: int 
             logger.info("dropped %d reserved dataset(s): %s", len(dropped), ", ".join(dropped))
         store.set_meta({"reserved_dropped": dropped})
         tasks = sorted({s.task for s in kept})
-        pools = {task: register_pool(store, task, pool_size) for task in tasks}
+        pools = {task: register_pool(store, task, pool_size, per_family=per_family) for task in tasks}
         store.set_meta({"pool_size": {t: len(p) for t, p in pools.items()}})
         compute_metafeatures(store, kept, random_state=protocol.random_state, progress=progress)
         work = plan_work(store, kept, pools, protocol, chunk_size)
         total = sum(len(chunk) for _, _, chunk in work)
         added = 0
         with tqdm(total=total, desc="KB runs", unit="run", disable=not progress, smoothing=0.05) as bar:
-            for did, runs in _execute(work, protocol, n_jobs, scheduler, dask_local):
-                added += store.add_runs(RunRecord(**{**asdict(r), "dataset_id": did}) for r in runs)
+            for runs in _execute(work, protocol, n_jobs, scheduler, dask_local, str(output)):
+                store.add_runs(runs)  # local workers stored them already; Dask workers could not
+                added += len(runs)
                 bar.update(len(runs))
                 if on_chunk is not None:
                     on_chunk(added)

@@ -16,7 +16,7 @@ from metalearn.kb._publish import verify_manifest
 from metalearn.kb._schema import SCHEMA_VERSION
 from metalearn.kb._sources import normalise_name
 from metalearn.kb._store import DB_NAME, KBStore
-from metalearn.space import SPACE_VERSION
+from metalearn.space import family_versions
 
 logger = logging.getLogger(__name__)
 
@@ -81,11 +81,10 @@ class KnowledgeBase:
                 "or set METALEARN_KB to a KB directory"
             )
         with KBStore(db) as store:
-            store.check_versions(SCHEMA_VERSION, SPACE_VERSION)
+            store.check_versions(SCHEMA_VERSION)
             meta = {k: _decode(v) for k, v in store.meta().items()}
             datasets = store.table("datasets")
-            configs = store.table("configs")
-            runs = store.table("runs")
+            configs, runs = current_runs(store.table("configs"), store.table("runs"))
         return cls(datasets=datasets, configs=configs, runs=runs, meta=meta, path=path)
 
     # -- views --------------------------------------------------------------
@@ -199,6 +198,23 @@ class KnowledgeBase:
             "reserved_exclusion": self.meta.get("reserved_exclusion"),
             "path": str(self.path) if self.path else None,
         }
+
+
+def current_runs(configs: pd.DataFrame, runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The configurations (and their runs) recorded at the current version of their model family.
+
+    A run is tied to its configuration's family version alone, so adding a
+    family leaves every stored run valid; runs of a family whose version
+    changed, or that this metalearn does not know, are left out (logged).
+    """
+    current = family_versions()
+    valid = [current.get(f) == v for f, v in zip(configs["family"], configs["space_version"])]
+    stale = configs.loc[[not ok for ok in valid]]
+    if len(stale):
+        logger.warning("left out %d configurations of unknown or other model-family versions: %s", len(stale),
+                       dict(stale.groupby(["family", "space_version"]).size()))
+    kept = configs.loc[valid].reset_index(drop=True)
+    return kept, runs.loc[runs["config_id"].isin(kept["id"])].reset_index(drop=True)
 
 
 def _decode(value: str) -> object:

@@ -37,10 +37,10 @@ from pathlib import Path
 import pandas as pd
 
 from metalearn.exceptions import KnowledgeBaseError
-from metalearn.kb._schema import SCHEMA_VERSION, RunRecord, config_key
+from metalearn.kb._schema import RunRecord, config_row
 from metalearn.kb._sources import ReservedList, dataset_family
 from metalearn.kb._store import KBStore
-from metalearn.space import SPACE_VERSION, get_space
+from metalearn.space import family_versions, get_space
 
 logger = logging.getLogger(__name__)
 
@@ -151,8 +151,8 @@ def _default_configs(store: KBStore) -> dict[str, str]:
     ids, rows = {}, []
     for learner, family in LCDB_LEARNERS.items():
         config = space.default(family)
-        ids[learner] = config_key(TASK, config)
-        rows.append((ids[learner], TASK, family, config, SPACE_VERSION))
+        rows.append(config_row(TASK, config))
+        ids[learner] = rows[-1][0]
     store.add_configs(rows)
     return ids
 
@@ -234,9 +234,7 @@ def import_lcdb(output: str | Path, *, directory: str | Path | None = None, rese
     without_runs = sorted(set(datasets["openmlid"].astype(int)) - set(scores["openmlid"].astype(int)))
     datasets = datasets.loc[~datasets["openmlid"].astype(int).isin(without_runs)]
     with KBStore(output, create=True) as store:
-        store.check_versions(SCHEMA_VERSION, SPACE_VERSION)
-        if store.get_meta("space_version") is None:
-            store.set_meta({"space_version": SPACE_VERSION})
+        store.record_family_versions(family_versions())
         config_ids = _default_configs(store)
         dataset_ids, dropped = _store_datasets(store, datasets, reserved, keep)
         runs = _runs(scores, dataset_ids, config_ids, metric)

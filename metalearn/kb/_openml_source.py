@@ -30,10 +30,10 @@ import pandas as pd
 
 from metalearn.exceptions import KnowledgeBaseError
 from metalearn.kb._openml_mapping import map_setup
-from metalearn.kb._schema import SCHEMA_VERSION, RunRecord, config_key
+from metalearn.kb._schema import RunRecord, config_key, config_row
 from metalearn.kb._sources import ReservedList, dataset_family
 from metalearn.kb._store import KBStore
-from metalearn.space import SPACE_VERSION, get_space
+from metalearn.space import family_versions, get_space
 from metalearn.utils import import_optional
 
 logger = logging.getLogger(__name__)
@@ -207,8 +207,7 @@ def suite_tasks(openml: Any, suite: int | str, policy: RetryPolicy) -> list[int]
 
 def _store_configs(store: KBStore, mapped: pd.DataFrame) -> None:
     unique = mapped.drop_duplicates(subset="config_id")
-    store.add_configs((cid, TASK, c["family"], c, SPACE_VERSION) for cid, c in zip(unique["config_id"],
-                                                                                   unique["config"]))
+    store.add_configs(config_row(TASK, c) for c in unique["config"])
 
 
 def import_openml(output: str | Path, *, flows: list[int], suite: int | str = 99,
@@ -256,9 +255,7 @@ def import_openml(output: str | Path, *, flows: list[int], suite: int | str = 99
     start = time.perf_counter()
     job = _Job(policy or RetryPolicy(), reserved or ReservedList(frozenset(), frozenset()), page_size, max_pages)
     with _openml_settings(cache_dir) as openml, KBStore(output, create=True) as store:
-        store.check_versions(SCHEMA_VERSION, SPACE_VERSION)
-        if store.get_meta("space_version") is None:
-            store.set_meta({"space_version": SPACE_VERSION})
+        store.record_family_versions(family_versions())
         tasks = suite_tasks(openml, suite, job.policy)
         for function in functions:
             _import_function(store, openml, job, function, tasks, flows)

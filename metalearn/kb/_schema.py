@@ -20,6 +20,8 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from metalearn.space import canonical_json, family_versions
+
 SCHEMA_VERSION = "1"
 
 RUN_SOURCES = ("local", "openml", "lcdb", "user")
@@ -113,9 +115,17 @@ class RunRecord:
 
 def config_key(task: str, config: dict) -> str:
     """Stable id of a configuration: 16 hex digits of the sha256 of task + canonical JSON."""
-    from metalearn.space import canonical_json
-
     return hashlib.sha256(f"{task}|{canonical_json(config)}".encode()).hexdigest()[:16]
+
+
+def config_row(task: str, config: dict) -> tuple[str, str, str, dict, str]:
+    """The ``configs`` row of a configuration: ``(id, task, model family, config, family version)``.
+
+    The last column records the version of the config's model family
+    (:attr:`metalearn.space.ModelFamily.version`), so that a change to one
+    family invalidates its runs alone.
+    """
+    return config_key(task, config), task, config["family"], config, family_versions()[config["family"]]
 
 
 def dumps(obj: object) -> str:

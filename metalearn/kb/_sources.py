@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+import zlib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from metalearn.exceptions import InvalidParameterError
-from metalearn.space import get_space
+from metalearn.space import LEGACY_FAMILIES, get_space
 from metalearn.utils import check_random_state
 
 #: Names under which the *same* data (same rows and target) appears in PMLB, OpenML and LCDB:
@@ -65,6 +66,9 @@ FAMILY_PATTERNS: tuple[tuple[str, str], ...] = SAME_DATA + (
     (r"^solar_flare", "solar_flare"),
     (r"^(spect|spectf)$", "spect"),
     (r"^(auto|automobile|autos)$", "auto_price"),
+    (r"^uci_kegg", "kegg"),
+    (r"^uci_wine$", "wine_quality"),
+    (r"^uci_solar$", "solar_flare"),
 )
 
 
@@ -224,27 +228,44 @@ def pmlb_specs(root: str | Path, names: list[str] | None = None) -> list[Dataset
     return specs
 
 
-def candidate_pool(task: str, size: int, random_state: int = 0) -> list[dict]:
-    """The configurations evaluated densely: every family's default, then seeded samples.
+#: Configurations per task of the first knowledge base's pool, drawn round-robin over :data:`LEGACY_FAMILIES`.
+LEGACY_POOL_SIZE = 100
+#: Configurations (default included) of each model family added since, in the dense pool.
+PER_NEW_FAMILY = 35
 
-    Samples go round-robin over families so each family gets about the
-    same share; duplicates are skipped.
+
+def candidate_pool(task: str, size: int = LEGACY_POOL_SIZE, random_state: int = 0, *,
+                   per_family: int = PER_NEW_FAMILY) -> list[dict]:
+    """The configurations evaluated densely on every dataset.
+
+    The first ``size`` are the first knowledge base's pool, reproduced
+    exactly: each legacy family's default, then seeded samples round-robin
+    over :data:`~metalearn.space.LEGACY_FAMILIES`. Each model family added
+    since contributes its default and ``per_family - 1`` samples from a
+    stream of its own, so adding a family never changes another's configs.
+    Duplicates are skipped.
     """
     space = get_space(task)
-    pool = space.defaults()
+    pool = _round_robin(space, LEGACY_FAMILIES, size, check_random_state(random_state))
+    for family in space.families:
+        if family not in LEGACY_FAMILIES and per_family > 0:
+            seed = zlib.crc32(f"{family}|{random_state}".encode())
+            pool += _round_robin(space, (family,), per_family, check_random_state(seed))
+    return pool
+
+
+def _round_robin(space, families: tuple[str, ...], size: int, rng) -> list[dict]:
+    """Defaults of ``families``, then samples round-robin over them, ``size`` distinct configs at most."""
+    pool = [space.default(f) for f in families]
     seen = {space.config_id(c) for c in pool}
-    rng = check_random_state(random_state)
-    families = space.families
     i = 0
-    while len(pool) < size:
+    while len(pool) < size and i <= 100 * size:
         config = space.sample(rng, family=families[i % len(families)])
         i += 1
         key = space.config_id(config)
         if key not in seen:
             seen.add(key)
             pool.append(config)
-        if i > 100 * size:
-            break
     return pool[:size]
 
 
@@ -260,6 +281,8 @@ def size_order(specs: list[DatasetSpec]) -> list[DatasetSpec]:
 
 __all__ = [
     "DatasetSpec",
+    "LEGACY_POOL_SIZE",
+    "PER_NEW_FAMILY",
     "ReservedList",
     "SAME_DATA",
     "candidate_pool",

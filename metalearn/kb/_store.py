@@ -14,6 +14,7 @@ import pandas as pd
 
 from metalearn.exceptions import KnowledgeBaseError, KnowledgeBaseIntegrityError, KnowledgeBaseVersionError
 from metalearn.kb._schema import SCHEMA_VERSION, SQL_SCHEMA, RunRecord, dumps
+from metalearn.space import SPACE_VERSION, stored_family_versions
 
 logger = logging.getLogger(__name__)
 
@@ -79,20 +80,38 @@ class KBStore:
                 [(k, v if isinstance(v, str) else dumps(v)) for k, v in values.items()],
             )
 
-    def check_versions(self, schema_version: str, space_version: str | None) -> None:
-        """Refuse a KB built with another schema or search-space version."""
+    def check_versions(self, schema_version: str, family_versions: dict[str, str] | None = None) -> None:
+        """Refuse a KB of another schema version, or (given ``family_versions``) one whose runs were made
+        with another version of a model family that both know (a build must not mix them).
+
+        Families only one side knows are fine: adding a family leaves stored runs valid.
+        """
         found = self.get_meta("schema_version")
         if found != schema_version:
             raise KnowledgeBaseVersionError(
                 f"{self.path} has schema version {found!r}, this metalearn reads {schema_version!r}; "
                 "rebuild it with scripts/build_knowledge_base.py"
             )
-        stored_space = self.get_meta("space_version")
-        if space_version is not None and stored_space is not None and stored_space != space_version:
+        if family_versions is None:
+            return
+        stored = self.family_versions()
+        clash = {f: (v, family_versions[f]) for f, v in stored.items() if f in family_versions
+                 and family_versions[f] != v}
+        if clash:
             raise KnowledgeBaseVersionError(
-                f"{self.path} was built for search-space version {stored_space!r}, this metalearn uses "
-                f"{space_version!r}; rebuild it with scripts/build_knowledge_base.py"
+                f"{self.path} holds runs of other model-family versions than this metalearn's "
+                f"(family: (stored, current)) {clash}; build into a new file"
             )
+
+    def record_family_versions(self, current: dict[str, str]) -> None:
+        """Check that runs of the ``current`` family versions may join this KB, and record them."""
+        self.check_versions(SCHEMA_VERSION, current)
+        self.set_meta({"family_versions": {**self.family_versions(), **current}, "space_version": SPACE_VERSION})
+
+    def family_versions(self) -> dict[str, str]:
+        """The model-family versions of the stored runs (see :func:`metalearn.space.stored_family_versions`)."""
+        recorded = self.get_meta("family_versions")
+        return stored_family_versions(self.get_meta("space_version"), json.loads(recorded) if recorded else None)
 
     # -- writes -----------------------------------------------------------
     def add_dataset(self, *, name: str, source: str, task: str, family: str, openml_id: int | None = None,

@@ -18,8 +18,6 @@ if TYPE_CHECKING:  # the recommender is imported only when warm_start="auto" nee
 
 logger = logging.getLogger(__name__)
 
-#: Warm-start order when no knowledge base is available: family defaults, strongest first.
-FALLBACK_FAMILY_ORDER = ("hist_gradient_boosting", "random_forest", "extra_trees", "linear", "svm", "knn", "mlp")
 WARM_START_MODES = ("auto", "defaults", "none")
 #: Recommended configs tried first (the recommendation's top 3); the transfer prior's adaptive
 #: portfolio chooses the next ones (see BayesianOptimizer). One per model family
@@ -83,7 +81,7 @@ def resolve_warm_start(warm_start, dataset, kb=None, random_state: int = 0) -> W
     -------
     WarmStart
     """
-    from metalearn.space import get_space
+    from metalearn.space import fallback_order, get_space
 
     check_warm_start(warm_start)
     space = get_space(dataset.task)
@@ -91,13 +89,13 @@ def resolve_warm_start(warm_start, dataset, kb=None, random_state: int = 0) -> W
         return WarmStart([space.validate(dict(c)) for c in warm_start])
     if warm_start in (None, False, "none"):
         return WarmStart()
-    defaults = [space.default(f) for f in FALLBACK_FAMILY_ORDER if f in space.families]
+    defaults = [space.default(f) for f in fallback_order() if f in space.available_families]
     if warm_start == "defaults":
         return WarmStart(defaults)
-    return _recommended(dataset, defaults, kb, random_state)
+    return _recommended(dataset, space, defaults, kb, random_state)
 
 
-def _recommended(dataset, defaults: list[dict], kb, random_state: int) -> WarmStart:
+def _recommended(dataset, space, defaults: list[dict], kb, random_state: int) -> WarmStart:
     """Ask the knowledge base; fall back to family defaults (with a warning) when it has nothing."""
     from metalearn.metafeatures import extract_metafeatures
     from metalearn.recommend import get_recommender
@@ -110,4 +108,9 @@ def _recommended(dataset, defaults: list[dict], kb, random_state: int) -> WarmSt
     except KnowledgeBaseError as exc:
         logger.warning("no usable knowledge base (%s); warm-starting from family defaults", exc)
         return WarmStart(defaults, metafeatures=metafeatures)
-    return WarmStart(list(recommendation.configs[:WARM_START_WITH_PRIOR]), prior, recommendation, metafeatures)
+    usable = [c for c in recommendation.configs if space.family(c["family"]).available]
+    if len(usable) < len(recommendation.configs):
+        logger.warning("skipping recommended configurations of model families whose library is not installed "
+                       "(%s); pip install 'metalearn[boosting]' to use them",
+                       ", ".join(sorted({c["family"] for c in recommendation.configs} - {c["family"] for c in usable})))
+    return WarmStart(usable[:WARM_START_WITH_PRIOR], prior, recommendation, metafeatures)

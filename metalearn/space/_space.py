@@ -9,21 +9,40 @@ from typing import Any
 import numpy as np
 
 from metalearn.exceptions import InvalidConfigError, InvalidParameterError
+from metalearn.space._family import BuildContext, Columns, ModelFamily
 from metalearn.space._primitives import Categorical, Float, Hyperparameter, Int
 
-#: Bump when a family, hyperparameter, range or default changes: KB runs are tied to it.
-SPACE_VERSION = "1.0"
+#: Version of the space's layout (which families, in which order): encodings and fitted recommenders
+#: are tied to it. Knowledge-base runs are tied to their own family's version instead
+#: (:attr:`ModelFamily.version`), so adding a family leaves every stored run valid.
+SPACE_VERSION = "2.0"
 
 INACTIVE = -1.0
 
 
 @dataclass(frozen=True)
 class Family:
-    """A pipeline family: its name and hyperparameters (preprocessing and model)."""
+    """A model family as one task sees it: its name, hyperparameters (preprocessing and model) and version.
+
+    ``model`` is the :class:`ModelFamily` that builds its pipelines (None for
+    a space described by hand, which can encode but not build).
+    """
 
     name: str
     params: tuple[Hyperparameter, ...]
     description: str = ""
+    version: str = "1.0"
+    model: ModelFamily | None = None
+
+    @classmethod
+    def of(cls, model: ModelFamily, task: str) -> Family:
+        """The view of ``model`` for ``task``."""
+        return cls(model.name, model.hyperparameters(task), model.description, model.version, model)
+
+    @property
+    def available(self) -> bool:
+        """Whether the libraries its pipelines need are installed."""
+        return self.model is None or self.model.available()
 
     def active(self, config: dict) -> list[Hyperparameter]:
         """Hyperparameters whose conditions hold in ``config`` (in declaration order)."""
@@ -70,6 +89,15 @@ class SearchSpace:
         """Family names in declaration order."""
         return tuple(self._families)
 
+    @property
+    def available_families(self) -> tuple[str, ...]:
+        """Families whose libraries are installed (the ones :meth:`sample` draws from)."""
+        return tuple(name for name, fam in self._families.items() if fam.available)
+
+    def family_versions(self) -> dict[str, str]:
+        """``{family: version}``: what a knowledge-base run of each family is tied to."""
+        return {name: fam.version for name, fam in self._families.items()}
+
     def family(self, name: str) -> Family:
         """The :class:`Family` called ``name``."""
         if name not in self._families:
@@ -90,9 +118,10 @@ class SearchSpace:
         return [self.default(f) for f in self.families]
 
     def sample(self, rng: np.random.Generator, family: str | None = None) -> dict:
-        """Draw a random configuration (of ``family`` if given)."""
+        """Draw a random configuration (of ``family`` if given, else of an available family)."""
         if family is None:
-            family = self.families[int(rng.integers(len(self.families)))]
+            names = self.available_families
+            family = names[int(rng.integers(len(names)))]
         fam = self.family(family)
         config: dict[str, Any] = {"family": family}
         for p in fam.params:
@@ -201,12 +230,14 @@ class SearchSpace:
         >>> round(pipe.fit(ds.X, ds.y).score(ds.X, ds.y), 2) > 0.9
         True
         """
-        from metalearn.space._pipeline import build_pipeline
-
         self.validate(config)
         if getattr(dataset, "task", self.task) != self.task:
             raise InvalidConfigError(f"this space is for {self.task}; the dataset is {dataset.task}")
-        return build_pipeline(config, dataset, self.task, random_state=random_state, need_proba=need_proba)
+        model = self.family(config["family"]).model
+        if model is None:
+            raise InvalidConfigError(f"family {config['family']!r} of this space has no pipeline builder")
+        context = BuildContext(Columns.of(dataset), self.task, random_state, need_proba)
+        return model.build(config, context)
 
     def describe(self) -> list[dict]:
         """One row per hyperparameter: family, name, kind, range/choices, default, condition."""
