@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 TORCH  := torch==2.13.0
 
-.PHONY: demo test test-slow test-all lint install install-dev kb-info bench-defaults clean
+.PHONY: demo test test-slow test-all lint install install-dev bench-venv kb-info bench-defaults clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("metalearn needs Python >= 3.10") if sys.version_info < (3, 10) else None'
@@ -35,8 +35,16 @@ test-all: test test-slow
 lint: install-dev
 	$(VENV)/bin/ruff check metalearn tests scripts
 
+bench-venv: .venv-bench/.installed   ## a second virtualenv for the live race (AutoGluon needs pandas < 2.4)
+
+.venv-bench/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/python -m pip install --quiet "$(TORCH)"
+	.venv-bench/bin/python -m pip install --quiet -e ".[bench,boosting]"
+	@touch $@
+
 kb-info: install
 	$(VENV)/bin/metalearn kb info
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .venv-bench .pytest_cache .ruff_cache build *.egg-info
