@@ -61,8 +61,9 @@ def _optimize_parser(sub) -> None:
     p.add_argument("path")
     p.add_argument("--target")
     p.add_argument("--task", choices=["classification", "regression"])
-    p.add_argument("--time-budget", type=_positive_seconds, help="seconds (default: stop after --n-trials)")
-    p.add_argument("--n-trials", type=_at_least(1), default=30)
+    p.add_argument("--time-budget", type=_positive_seconds, help="seconds for the whole fit (default: no limit)")
+    p.add_argument("--n-trials", type=_at_least(1), default=None,
+                   help="evaluations (default: 30 without --time-budget, else as many as the budget allows)")
     p.add_argument("--metric")
     p.add_argument("--cv", type=_at_least(2), default=5)
     p.add_argument("--kb")
@@ -180,7 +181,8 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
     ds = metalearn.load_dataset(args.path, target=args.target, task=args.task, drop=args.drop)
     cls = MetaLearnClassifier if ds.task == "classification" else MetaLearnRegressor
-    model = cls(time_budget=args.time_budget, n_trials=args.n_trials, metric=args.metric, cv=args.cv,
+    n_trials = 30 if args.n_trials is None and args.time_budget is None else args.n_trials
+    model = cls(time_budget=args.time_budget, n_trials=n_trials, metric=args.metric, cv=args.cv,
                 kb=args.kb, random_state=args.seed, verbose=0 if args.quiet else 1)
     model.fit(ds.X, ds.y)
     best = model.history_.sort_values("score", ascending=False).iloc[0]

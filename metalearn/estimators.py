@@ -9,6 +9,7 @@ budget -> refit the best pipeline (or a Caruana ensemble of the best ones).
 from __future__ import annotations
 
 import logging
+import os
 import time
 from functools import partial
 from pathlib import Path
@@ -18,15 +19,19 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 from metalearn.data._validation import check_target_fits
 from metalearn.evaluation import DEFAULT_MAX_ROWS
-from metalearn.exceptions import InvalidParameterError, InvalidTargetError, MetaLearnError
+from metalearn.exceptions import InvalidParameterError, InvalidTargetError
+from metalearn.optimize._fallback import fallback_model
 from metalearn.optimize._warm import check_warm_start
 from metalearn.utils import check_positive
 
 logger = logging.getLogger(__name__)
 
+#: Trials of a fit given neither ``n_trials`` nor ``time_budget``.
+DEFAULT_TRIALS = 50
 #: Best pipelines the Caruana ensemble is built from.
 ENSEMBLE_CANDIDATES = 5
 #: Folds of ``cv="auto"``; under a time budget, evaluations on at least ``AUTO_LARGE_ROWS`` rows use
@@ -41,8 +46,8 @@ class _MetaLearnBase(BaseEstimator):
 
     _task = "classification"
 
-    def __init__(self, time_budget=None, n_trials=50, metric=None, cv="auto", n_jobs=1, kb=None, warm_start="auto",
-                 ensemble=True, random_state=None, verbose=0):
+    def __init__(self, time_budget=None, n_trials=None, metric=None, cv="auto", n_jobs=1, kb=None,
+                 warm_start="auto", ensemble=True, random_state=None, verbose=0):
         self.time_budget = time_budget
         self.n_trials = n_trials
         self.metric = metric
@@ -81,27 +86,27 @@ class _MetaLearnBase(BaseEstimator):
 
         start = time.perf_counter()
         self._check_params()
+        self._fit_seed = self._resolve_seed()  # one seed per fit: the refit is the pipeline that was scored
         dataset = self._dataset(X, y)
         cv = _effective_cv(dataset, self.cv, self.time_budget)
         budget = None
         if self.time_budget is not None:  # what loading left; optimize() counts the warm start, we the refit
             budget = max(float(self.time_budget) - (time.perf_counter() - start), 1.0)
         result = optimize(
-            dataset, n_trials=self.n_trials, time_budget=budget, metric=self.metric, cv=cv, n_jobs=self.n_jobs,
-            warm_start=self.warm_start, kb=self.kb, random_state=self._seed(), verbose=self.verbose,
-            reserve=None if self.time_budget is None else partial(
+            dataset, n_trials=self._n_trials(), time_budget=budget, metric=self.metric, cv=cv,
+            n_jobs=self._n_jobs(), warm_start=self.warm_start, kb=self.kb, random_state=self._fit_seed,
+            verbose=self.verbose, reserve=None if self.time_budget is None else partial(
                 refit_reserve, total=float(self.time_budget), cv=cv, ensemble=bool(self.ensemble)),
         )
         self.recommendation_ = result.warm_start.recommendation
         self.history_ = result.history
-        if result.best_config is None:
-            errors = result.history["error"].dropna().tolist()
-            raise MetaLearnError(
-                f"every one of {len(result.history)} evaluated pipelines failed; first error: "
-                f"{errors[0] if errors else 'none recorded'}"
-            )
-        self.best_config_, self.best_score_, self.metric_ = result.best_config, result.best_score, result.metric
-        self._refit(dataset, cv, start)
+        self.metric_ = result.metric
+        with threadpool_limits(self._n_jobs()):
+            if result.best_config is None:
+                self._fit_fallback(dataset, start)
+            else:
+                self.best_config_, self.best_score_ = result.best_config, result.best_score
+                self._refit(dataset, cv, start)
         if update_kb is not None:
             from metalearn.kb._user import add_runs
 
@@ -110,20 +115,55 @@ class _MetaLearnBase(BaseEstimator):
                      base=self.kb if isinstance(self.kb, (str, Path)) else None)
         return self
 
+    def _fit_fallback(self, dataset, start: float) -> None:
+        """No trial finished: fit :func:`fallback_model` so that ``fit`` still returns a usable model."""
+        errors = self.history_["error"].dropna().tolist()
+        left = None if self.time_budget is None else float(self.time_budget) - (time.perf_counter() - start)
+        logger.warning("none of the %d evaluated pipelines finished (first error: %s); fitting a cheap fallback "
+                       "model instead", len(self.history_), errors[0] if errors else "none recorded")
+        began = time.perf_counter()
+        self.best_config_, self.best_pipeline_ = fallback_model(dataset, left, self._fit_seed)
+        self.best_score_ = float("nan")
+        self.ensemble_ = None
+        row = {"number": len(self.history_), "config": self.best_config_, "config_id": None,
+               "family": self.best_config_["family"], "score": float("nan"), "status": "ok",
+               "duration": time.perf_counter() - began, "origin": "fallback", "error": ""}
+        self.history_ = pd.concat([self.history_, pd.DataFrame([row])], ignore_index=True)
+
     def _check_params(self) -> None:
-        if self.n_trials is None and self.time_budget is None:
-            raise InvalidParameterError("give n_trials or time_budget (or both)")
         check_positive("n_trials", self.n_trials, integer=True)
         check_positive("time_budget", self.time_budget)
-        check_positive("n_jobs", self.n_jobs, integer=True)
+        if self.n_jobs != -1:
+            check_positive("n_jobs", self.n_jobs, integer=True)
         check_warm_start(self.warm_start)
 
-    def _seed(self) -> int:
-        if self.random_state is None:
+    def _n_trials(self) -> int | None:
+        """``n_trials``, or: unlimited under a ``time_budget`` (the time decides), else ``DEFAULT_TRIALS``."""
+        if self.n_trials is not None:
+            return int(self.n_trials)
+        return None if self.time_budget is not None else DEFAULT_TRIALS
+
+    def _n_jobs(self) -> int:
+        """Worker count and thread cap of the whole fit (-1: every core)."""
+        return os.cpu_count() or 1 if self.n_jobs == -1 else int(self.n_jobs)
+
+    def _resolve_seed(self) -> int:
+        """An int seed from ``random_state`` (None, an int, or a ``numpy.random.RandomState``/``Generator``)."""
+        state = self.random_state
+        if state is None:
             return int(np.random.default_rng().integers(2**31 - 1))
-        if isinstance(self.random_state, (int, np.integer)):
-            return int(self.random_state)
-        raise InvalidParameterError(f"random_state must be an int or None, not {self.random_state!r}")
+        if isinstance(state, (int, np.integer)) and not isinstance(state, bool):
+            return int(state)
+        if isinstance(state, np.random.RandomState):
+            return int(state.randint(2**31 - 1))
+        if isinstance(state, np.random.Generator):
+            return int(state.integers(2**31 - 1))
+        raise InvalidParameterError(f"random_state must be None, an int, a numpy RandomState or Generator, "
+                                    f"not {state!r}")
+
+    def _seed(self) -> int:
+        """The seed resolved at the start of ``fit``."""
+        return self._fit_seed
 
     def _dataset(self, X, y):
         """Validate ``(X, y)`` the scikit-learn way, then as a metalearn :class:`Dataset`."""
@@ -190,7 +230,8 @@ class _MetaLearnBase(BaseEstimator):
     def predict(self, X) -> np.ndarray:
         """Predictions of the refitted best pipeline (or ensemble)."""
         frame = self._frame(X)
-        return np.asarray(self._model.predict(frame))
+        with threadpool_limits(self._n_jobs()):
+            return np.asarray(self._model.predict(frame))
 
 
 class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
@@ -200,8 +241,13 @@ class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
     ----------
     time_budget : float, optional
         Wall-clock seconds for the whole ``fit`` (search, refit, ensemble).
+        When no evaluated pipeline finishes in time, a cheap fallback model
+        (HistGradientBoosting's default on a subsample, or a constant
+        predictor) is fitted instead, marked ``origin="fallback"`` in
+        ``history_``.
     n_trials : int or None
-        Maximum configurations evaluated (None: only the time budget stops).
+        Maximum configurations evaluated. None (default): 50 without a
+        ``time_budget``, else as many as the budget allows.
     metric : str, optional
         ``balanced_accuracy`` (default), ``accuracy``, ``roc_auc``, ``log_loss``.
     cv : "auto" or int
@@ -211,7 +257,8 @@ class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
         cost two thirds more than three and tell configurations apart little
         better, and under a budget that cost is trials not run.
     n_jobs : int
-        Evaluations run in parallel.
+        Evaluations run in parallel, and the thread cap of the refit, the
+        ensemble and prediction (-1: every core).
     kb : None, path, KnowledgeBase or Recommender
         Knowledge base for the recommendation and the transfer prior (None: the shipped one).
     warm_start : {"auto", "defaults", "none"} or list of dict
@@ -223,7 +270,8 @@ class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
     ensemble : bool
         Replace the best pipeline by a Caruana ensemble of the top ones when
         it scores better out of fold.
-    random_state : int or None
+    random_state : None, int, numpy RandomState or Generator
+        Resolved to one seed at the start of each ``fit``, used by the search and the refit alike.
     verbose : int
         ``>0`` shows a progress bar on a terminal.
 
@@ -260,7 +308,8 @@ class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
         from metalearn.evaluation._metrics import aligned_proba
 
         frame = self._frame(X)
-        return aligned_proba(self._model, frame, self.classes_)
+        with threadpool_limits(self._n_jobs()):
+            return aligned_proba(self._model, frame, self.classes_)
 
 
 class MetaLearnRegressor(RegressorMixin, _MetaLearnBase):

@@ -70,7 +70,7 @@ def test_fit_with_update_kb_appends_runs_to_a_user_kb(tmp_path, mixed_frame):
     assert kb.datasets["metafeatures"].iloc[0]
 
 
-@pytest.mark.parametrize("params", [{"n_trials": None}, {"warm_start": "sometimes"}, {"cv": 1},
+@pytest.mark.parametrize("params", [{"n_jobs": -2}, {"warm_start": "sometimes"}, {"cv": 1},
                                     {"n_trials": -3}, {"random_state": "x"}, {"time_budget": -1},
                                     {"time_budget": 0}, {"time_budget": "60"}, {"n_jobs": 0}])
 def test_invalid_parameters_raise_at_fit(params, monkeypatch):

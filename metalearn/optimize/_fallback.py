@@ -1,0 +1,49 @@
+"""The model a fit returns when no evaluated pipeline finished within its budget."""
+
+from __future__ import annotations
+
+from metalearn.exceptions import MetaLearnError
+from metalearn.space import get_space
+
+#: Model family of the fallback: its default is cheap, robust to any column types and missing values.
+FALLBACK_FAMILY = "hist_gradient_boosting"
+#: Rows the fallback is fitted on, and the fewer rows used when under ``TIGHT_SECONDS`` are left.
+FALLBACK_ROWS = 10_000
+TIGHT_ROWS = 2_000
+TIGHT_SECONDS = 5.0
+
+
+def fallback_model(dataset, seconds_left: float | None, random_state: int):
+    """``(config, fitted pipeline)``: HistGradientBoosting's default, fitted on a (stratified) subsample.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    seconds_left : float or None
+        What remains of the caller's budget (None: no budget); under
+        ``TIGHT_SECONDS`` the subsample shrinks to ``TIGHT_ROWS`` rows.
+    random_state : int
+
+    Raises
+    ------
+    MetaLearnError
+        When even the fallback cannot be fitted (the message says why).
+
+    Examples
+    --------
+    >>> import metalearn
+    >>> from metalearn.optimize._fallback import fallback_model
+    >>> config, model = fallback_model(metalearn.load_dataset("sklearn:wine"), 0.5, random_state=0)
+    >>> config["family"], model.predict(metalearn.load_dataset("sklearn:wine").X.head(2)).shape
+    ('hist_gradient_boosting', (2,))
+    """
+    rows = TIGHT_ROWS if seconds_left is not None and seconds_left < TIGHT_SECONDS else FALLBACK_ROWS
+    data = dataset.subsample(rows, random_state) if dataset.n_rows > rows else dataset
+    space = get_space(dataset.task)
+    config = space.default(FALLBACK_FAMILY)
+    try:
+        pipe = space.to_pipeline(config, data, random_state=random_state).fit(data.X, data.y)
+    except (ValueError, TypeError, MemoryError) as exc:
+        raise MetaLearnError(f"no pipeline finished in time and the fallback model could not be fitted either: "
+                             f"{type(exc).__name__}: {exc}") from exc
+    return config, pipe
