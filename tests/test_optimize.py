@@ -384,3 +384,15 @@ def test_known_fold_scores_reach_the_adaptive_prior_only_when_every_result_has_t
     odd = BayesianOptimizer(space, prior=prior, candidates=pool, random_state=0)
     odd.observe([(pool[0], TrialResult(0.9, fold_scores=(0.9, 0.9))), (pool[1], TrialResult(0.8))])
     assert odd.known_folds() is None  # one result without folds: no fold table at all
+
+
+def test_the_portfolio_skips_configurations_of_families_whose_library_is_missing(space, monkeypatch):
+    from metalearn.space import model_family
+
+    pool = [space.default("catboost"), *space.defaults()[:2]]  # the prior favours catboost's default most
+    prior = _TwoDatasetPortfolio(pool)
+    monkeypatch.setattr(type(model_family("catboost")), "available", lambda self: False)
+    opt = BayesianOptimizer(space, prior=prior, portfolio_trials=3, random_state=0)
+    trials = opt.ask(2)
+    assert [t.origin for t in trials] == ["portfolio", "portfolio"]
+    assert all(t.config["family"] != "catboost" for t in trials)

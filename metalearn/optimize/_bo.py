@@ -112,7 +112,8 @@ class BayesianOptimizer(BaseOptimizer):
         if self.candidates is not None:
             left = self.remaining_candidates()
         else:
-            left = [c for c in prior.pool_configs if self._key(c) not in self._seen]
+            usable = set(self.space.available_families)  # pool configs of families whose library is missing
+            left = [c for c in prior.pool_configs if self._key(c) not in self._seen and c["family"] in usable]
         tried = list(done) + [t.config for t in self._pending.values()]
         mean = prior.predict(left)[0] if left else np.empty(0)  # the tie-break; it does not change between picks
         picks: list[dict] = []
