@@ -14,6 +14,7 @@ from metalearn.kb._sources import (
     canonical_name,
     dataset_family,
     family_sample,
+    is_synthetic,
     pmlb_specs,
 )
 from metalearn.kb._store import KBStore
@@ -43,6 +44,7 @@ __all__ = [
     "default_kb_path",
     "evaluate_chunk",
     "import_lcdb",
+    "is_synthetic",
     "import_openml",
     "map_setup",
     "pmlb_specs",

@@ -72,6 +72,25 @@ FAMILY_PATTERNS: tuple[tuple[str, str], ...] = SAME_DATA + (
 )
 
 
+#: Dataset families whose data come from a generator, not from measurements (Friedman functions, GAMETES
+#: epistasis models, Bayesian-network samples (BNG), boolean functions, DELVE and LED/waveform generators,
+#: the MONK's problems).
+SYNTHETIC_FAMILIES = frozenset({"friedman", "gametes", "bng", "boolean_synthetic", "delve_synthetic",
+                                "delve_gaussian", "led", "waveform", "monk"})
+
+
+def is_synthetic(name: str) -> bool:
+    """Whether a dataset's values were generated rather than measured (its family is in :data:`SYNTHETIC_FAMILIES`).
+
+    Examples
+    --------
+    >>> from metalearn.kb import is_synthetic
+    >>> is_synthetic("fri_c0_100_5"), is_synthetic("uci_housing")
+    (True, False)
+    """
+    return dataset_family(name) in SYNTHETIC_FAMILIES
+
+
 def _base_name(name: str) -> str:
     """Normalised name without a leading OpenML id (``1027_ESL`` -> ``esl``)."""
     return re.sub(r"^\d+_", "", normalise_name(name))
@@ -289,6 +308,7 @@ __all__ = [
     "canonical_name",
     "chunked",
     "dataset_family",
+    "is_synthetic",
     "normalise_name",
     "pmlb_specs",
     "size_order",
