@@ -34,6 +34,7 @@ from sklearn.svm import SVC, SVR
 
 from metalearn.space._binning import QuantileBinner
 from metalearn.space._guards import GuardedClassifier, GuardedRegressor
+from metalearn.space._text import text_parts
 
 SVM_MAX_ROWS = 5000
 ONEHOT_MAX_CATEGORIES = 20
@@ -73,8 +74,8 @@ def _categorical_block(encoder: str, task: str, random_state: int | None):
 
 def _columns(dataset) -> tuple[list[str], list[str]]:
     names, types = dataset.feature_names, dataset.feature_types
-    cats = [n for n, t in zip(names, types) if t in ("categorical", "text")]
-    nums = [n for n, t in zip(names, types) if t not in ("categorical", "text")]
+    cats = [n for n, t in zip(names, types) if t == "categorical"]
+    nums = [n for n, t in zip(names, types) if t not in ("categorical", "text")]  # text: see text_parts
     return nums, cats
 
 
@@ -92,7 +93,7 @@ def _preprocessor(config: dict, dataset, task: str, random_state: int | None, sc
     if cats and cat_encoded_scaled:
         # ordinal/target codes feed distance- and gradient-based models: scale them too
         parts[0] = ("cat", Pipeline([("encode", parts[0][1]), ("scale", StandardScaler())]), cats)
-    return ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
+    return ColumnTransformer(parts + text_parts(dataset), remainder="drop", verbose_feature_names_out=False)
 
 
 def _hgb_pipeline(config: dict, dataset, task: str, random_state: int | None) -> Pipeline:
@@ -105,7 +106,7 @@ def _hgb_pipeline(config: dict, dataset, task: str, random_state: int | None) ->
     weighted = task == "classification" and config["class_weight"] != "none"
     if nums:  # weighted binning is slow in scikit-learn 1.6-1.9: bin without weights first (see _binning)
         parts.append(("num", QuantileBinner(random_state=random_state) if weighted else "passthrough", nums))
-    prep = ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
+    prep = ColumnTransformer(parts + text_parts(dataset), remainder="drop", verbose_feature_names_out=False)
     cls = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
     kwargs = dict(
         learning_rate=config["learning_rate"], max_iter=config["max_iter"],
