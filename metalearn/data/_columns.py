@@ -220,7 +220,10 @@ def _string_date_format(values: pd.Series) -> str | None:
     if not sample.map(lambda v: bool(_DATE_LIKE.match(v))).mean() >= DATE_MIN_SHARE:
         return None
     first = str(sample.iloc[0]).strip()
-    for fmt in dict.fromkeys((guess_datetime_format(first), guess_datetime_format(first, dayfirst=True))):
+    with warnings.catch_warnings():  # pandas warns when it guesses a day-first format: both are tried below
+        warnings.simplefilter("ignore", UserWarning)
+        guesses = (guess_datetime_format(first), guess_datetime_format(first, dayfirst=True))
+    for fmt in dict.fromkeys(guesses):
         if fmt and pd.to_datetime(values, format=fmt, errors="coerce").notna().mean() >= DATE_MIN_SHARE:
             return fmt
     return None
