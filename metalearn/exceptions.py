@@ -120,6 +120,14 @@ class InvalidParameterError(MetaLearnError, ValueError):
     """An argument of a metalearn function or estimator is out of range."""
 
 
+class OutputPathError(InvalidParameterError):
+    """A file metalearn was asked to write cannot be written there."""
+
+
+class ModelFileError(MetaLearnError, ValueError):
+    """A saved model cannot be read, or is not a metalearn estimator."""
+
+
 class KnowledgeBaseError(MetaLearnError):
     """The knowledge base cannot be opened or used."""
 

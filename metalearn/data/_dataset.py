@@ -147,10 +147,10 @@ class Dataset:
         ...                    "size": [float(i % 7) for i in range(40)], "y": [0, 1] * 20})
         >>> print(metalearn.load_dataset(df, target="y").describe())  # doctest: +NORMALIZE_WHITESPACE
         Dataset 'dataframe' (dataframe): classification, 40 rows, 2 classes (0: 20, 1: 20)
-        5 features from 2 columns:
-          when  datetime  strings parsed as dates (%Y-%m-%d) -> when_year, when_month, when_day, when_dayofweek,
-          when_elapsed_days
-          size  numeric   numbers (float64)
+        6 features from 2 columns:
+          when  datetime     strings parsed as dates (%Y-%m-%d) -> when_year, when_month, when_day,
+          when_dayofweek, when_elapsed_days
+          size  numeric      numbers (float64)
         notes: task inferred as classification
         """
         if self.task == "classification":

@@ -107,7 +107,7 @@ def split_target(frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame,
         usual = [c for c in frame.columns if str(c).lower() in USUAL_TARGET_NAMES]
         hint = f"did you mean target={usual[0]!r}? " if usual else ""
         raise TargetNotFoundError(
-            f"no target column given; {hint}pass target=NAME (--target NAME on the command line); columns are: "
+            f"no target column given; {hint}pass target=NAME; columns are: "
             f"{_fmt(list(frame.columns), 10)}"
         )
     if target not in frame.columns:
