@@ -13,6 +13,7 @@ from metalearn.data import DataWarning
 from metalearn.exceptions import (
     ColumnProblemsError,
     ComplexValuesError,
+    InfiniteValuesError,
     InvalidFeaturesError,
     InvalidParameterError,
     MixedTypeColumnError,
@@ -161,9 +162,11 @@ def test_every_column_problem_is_reported_in_one_error():
     df["mixed"] = ["a", 1] * 20
     df["also_mixed"] = [2.5, "b"] * 20
     df["wave"] = np.exp(1j * np.arange(40))
-    with pytest.raises(ColumnProblemsError, match=r"^3 column problems: \(1\) column 'mixed' mixes value types") as err:
+    df.loc[3, "monthly_fee"] = np.inf
+    with pytest.raises(ColumnProblemsError, match=r"^4 column problems: \(1\) column 'mixed' mixes value types") as err:
         metalearn.load_dataset(df, target="churned")
-    assert [type(p) for p in err.value.problems] == [MixedTypeColumnError, MixedTypeColumnError, ComplexValuesError]
+    assert [type(p) for p in err.value.problems] == [MixedTypeColumnError, MixedTypeColumnError, ComplexValuesError,
+                                                     InfiniteValuesError]
     assert "column_types={'also_mixed': 'categorical'}" in str(err.value)
     assert "Complex data not supported: column 'wave'" in str(err.value)
 

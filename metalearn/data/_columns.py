@@ -377,8 +377,7 @@ def plan_columns(frame: pd.DataFrame, *, hints: Mapping[str, str] | None = None,
             continue
         decisions.append(decision)
     plan = ColumnPlan(tuple(decisions))
-    if not problems:
-        problems.extend(_infinite_values(plan, frame))
+    problems.extend(_infinite_values(plan, frame))
     raise_problems(problems)
     _warn_identifiers(plan)
     return plan
