@@ -76,6 +76,24 @@ def test_unique_monotonic_integers_are_dropped_but_shuffled_unique_integers_are_
     assert kinds(ds) == {"row": "dropped", "income": "numeric", "x": "numeric"}
 
 
+def test_shuffled_integer_keys_named_like_keys_are_dropped():
+    rng = np.random.default_rng(0)
+    n = 60
+    df = pd.DataFrame({"PatientID": rng.permutation(n) + 5000, "order_key": rng.permutation(n),
+                       "paid": rng.permutation(n) * 3, "x": rng.normal(size=n), "y": rng.integers(0, 2, n)})
+    with pytest.warns(DataWarning, match=r"'PatientID' \(a key \(60 distinct integers, named like one\)\), "
+                                         r"'order_key'"):
+        ds = metalearn.load_dataset(df, target="y")
+    assert kinds(ds) == {"PatientID": "dropped", "order_key": "dropped", "paid": "numeric", "x": "numeric"}
+
+
+def test_dates_with_mixed_utc_offsets_are_read_in_utc():
+    stamps = [f"2024-03-{d:02d}T10:00:00{'+01:00' if d % 2 else '-05:00'}" for d in range(1, 29)]
+    ds = metalearn.load_dataset(pd.DataFrame({"at": stamps, "y": [0, 1] * 14}), target="y")
+    assert ds.plan.decisions[0].kind == "datetime"
+    assert ds.X["at_hour"].iloc[:2].tolist() == [9.0, 15.0]
+
+
 def test_string_key_dropped_with_warning_and_override_keeps_it():
     df = customers()
     with pytest.warns(DataWarning, match="'customer_id' \\(120 distinct strings in 120 rows\\).*"

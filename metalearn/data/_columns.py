@@ -54,6 +54,8 @@ TEXT_MIN_UNIQUE_RATIO = 0.3
 #: a string column is dates when this share of its present values parses with one format
 DATE_MIN_SHARE = 0.95
 _INDEX_NAME = re.compile(r"^(Unnamed: \d+|index|level_0)$")
+#: names of key columns: id, ID, customer_id, customerID, row id, key, uuid
+_KEY_NAME = re.compile(r"^([iI][dD]|[kK]ey|KEY|uuid|UUID|.*[_ .-]([iI][dD]|[kK]ey|KEY)|.*[a-z0-9](Id|ID))$")
 _DATE_LIKE = re.compile(
     r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})([ T]\d{1,2}:\d{2}.*)?\s*$")
 _BOOL_WORDS = {"true": 1.0, "false": 0.0}
@@ -183,11 +185,16 @@ def canonical(col: pd.Series, kind: str) -> pd.Series:
     return col.astype(object).where(col.notna(), np.nan)
 
 
+def _to_datetime(values: pd.Series, date_format: str) -> pd.Series:
+    """Parse strings with one format; with a UTC offset in the format, mixed offsets become UTC."""
+    return pd.to_datetime(values, format=date_format, errors="coerce", utc="%z" in date_format)
+
+
 def _parse_dates(col: pd.Series, date_format: str | None) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(col):
         values = col
     elif date_format:
-        values = pd.to_datetime(col.astype(object).where(col.notna(), None), format=date_format, errors="coerce")
+        values = _to_datetime(col.astype(object).where(col.notna(), None), date_format)
     else:
         values = pd.to_datetime(col.astype(object).where(col.notna(), None), errors="coerce", utc=True)
     if getattr(values.dt, "tz", None) is not None:
@@ -224,7 +231,7 @@ def _string_date_format(values: pd.Series) -> str | None:
         warnings.simplefilter("ignore", UserWarning)
         guesses = (guess_datetime_format(first), guess_datetime_format(first, dayfirst=True))
     for fmt in dict.fromkeys(guesses):
-        if fmt and pd.to_datetime(values, format=fmt, errors="coerce").notna().mean() >= DATE_MIN_SHARE:
+        if fmt and _to_datetime(values, fmt).notna().mean() >= DATE_MIN_SHARE:
             return fmt
     return None
 
@@ -238,6 +245,8 @@ def _is_row_index(name: str, present: pd.Series) -> str | None:
         return None
     if _INDEX_NAME.match(name):
         return f"identifier: a row index written to the file ({len(present)} distinct integers)"
+    if _KEY_NAME.match(name) and present.is_unique:
+        return f"identifier: a key ({len(present)} distinct integers, named like one)"
     if present.is_unique and (present.is_monotonic_increasing or present.is_monotonic_decreasing):
         return f"identifier: unique monotonic integers ({present.iloc[0]:.0f} .. {present.iloc[-1]:.0f})"
     return None
