@@ -266,6 +266,9 @@ class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
         The knowledge base's top 10 for this dataset (None when ``warm_start`` is not ``auto`` or the
         knowledge base has nothing for this task).
     classes_ : ndarray
+    column_plan_ : metalearn.data.ColumnPlan
+        What became of each column of ``X`` (kept, expanded from dates, taken
+        as text, dropped as an identifier); ``predict`` applies it unchanged.
 
     Examples
     --------
