@@ -310,12 +310,14 @@ def _override_decision(name: str, col: pd.Series, kind: str) -> ColumnDecision:
         fmt = None if pd.api.types.is_datetime64_any_dtype(col) else _string_date_format(col.dropna().astype(str))
         decision = _date_decision(name, col, "column_types override", fmt)
         if _parse_dates(col, fmt).notna().sum() < col.notna().sum() * DATE_MIN_SHARE:
-            raise InvalidFeaturesError(f"column {name!r} was declared datetime but its values do not parse as dates")
+            raise InvalidFeaturesError(f"column {name!r} was declared datetime but its values do not parse as dates; "
+                                       "declare it categorical, or convert it with pd.to_datetime first")
         return decision
     converted = canonical(col, kind)
     if kind in ("numeric", "boolean") and converted.notna().sum() < col.notna().sum():
         bad = col[col.notna() & converted.isna()].astype(str).unique()[:3].tolist()
-        raise InvalidFeaturesError(f"column {name!r} was declared {kind} but holds values such as {bad}")
+        raise InvalidFeaturesError(f"column {name!r} was declared {kind} but holds values such as {bad}; "
+                                   "declare it categorical, or clean those values first")
     return ColumnDecision(name, kind, "column_types override", (name,))
 
 
@@ -371,14 +373,14 @@ def plan_columns(frame: pd.DataFrame, *, hints: Mapping[str, str] | None = None,
         :class:`ColumnProblemsError` listing them all when several do.
     """
     check_overrides(list(frame.columns), column_types, drop)
-    overrides = dict(column_types or {})
-    overrides.update({c: "drop" for c in drop or []})
+    overrides, dropped = dict(column_types or {}), set(drop or [])
     decisions, problems = [], []
     for name in frame.columns:
         try:
-            if name in overrides:
+            if name in dropped:
+                decision = ColumnDecision(name, "dropped", "drop=")
+            elif name in overrides:
                 decision = _override_decision(name, frame[name], overrides[name])
-                decision = decision if name not in (drop or []) else ColumnDecision(name, "dropped", "drop=")
             else:
                 decision = decide_column(name, frame[name], (hints or {}).get(name))
         except MetaLearnError as exc:
