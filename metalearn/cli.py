@@ -1,7 +1,9 @@
 """The ``metalearn`` command line.
 
 Exit codes: 0 success, 1 a metalearn error (bad data, missing KB ...: one
-clear line on stderr; ``--debug`` shows the traceback), 2 bad usage.
+clear line on stderr, with the fix spelled as options of this command;
+``--debug`` shows the traceback), 2 bad usage, 141 the reader of the output
+went away (e.g. ``| head``).
 """
 
 from __future__ import annotations
@@ -9,11 +11,21 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import re
+import shlex
 import sys
+import time
 import traceback
+import warnings
+from pathlib import Path
 
 from metalearn._version import __version__
-from metalearn.exceptions import MetaLearnError
+from metalearn.data import DataWarning
+from metalearn.exceptions import MetaLearnError, ModelFileError, OutputPathError
+
+#: exit code after a broken pipe (128 + SIGPIPE, as shells report a process killed by it)
+EXIT_BROKEN_PIPE = 141
 
 
 def _at_least(minimum: int):
@@ -42,6 +54,21 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _column_type(text: str) -> tuple[str, str]:
+    """An argparse type: ``NAME=TYPE`` of ``--column-type``."""
+    name, sep, kind = text.rpartition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=TYPE, e.g. signup=datetime, not {text!r}")
+    return name, kind
+
+
+def _column_options(p) -> None:
+    p.add_argument("--drop", nargs="+", action="extend", default=None, metavar="NAME",
+                   help="columns to leave out (identifiers, leaks); repeatable")
+    p.add_argument("--column-type", action="append", type=_column_type, default=None, metavar="NAME=TYPE",
+                   help="override a column's type: numeric, categorical, boolean, text, datetime or drop")
+
+
 def _recommend_parser(sub) -> None:
     p = sub.add_parser("recommend", help="rank pipeline configurations to try first on a dataset",
                        description="Characterise the dataset, consult the knowledge base and print ranked "
@@ -53,7 +80,7 @@ def _recommend_parser(sub) -> None:
     p.add_argument("--strategy", default="auto", choices=["auto", "knn", "portfolio", "portfolio-knn", "model"])
     p.add_argument("--kb", help="knowledge base directory (default: the shipped one)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--drop", nargs="*", default=None, help="columns to drop (e.g. identifiers)")
+    _column_options(p)
 
 
 def _optimize_parser(sub) -> None:
@@ -67,10 +94,21 @@ def _optimize_parser(sub) -> None:
     p.add_argument("--metric")
     p.add_argument("--cv", type=_at_least(2), default=5)
     p.add_argument("--kb")
-    p.add_argument("--output", help="save the fitted model with joblib")
+    p.add_argument("--output", help="save the fitted model with joblib (checked before the search starts)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--drop", nargs="*", default=None)
+    _column_options(p)
     p.add_argument("--json", action="store_true")
+
+
+def _predict_parser(sub) -> None:
+    p = sub.add_parser("predict", help="predict with a model saved by 'metalearn optimize --output'",
+                       description="Read a table with the columns the model was fitted on and write one "
+                                   "prediction per row as CSV. Load only model files you saved yourself: "
+                                   "joblib files can run code when they are read.")
+    p.add_argument("model", help="model file written by 'metalearn optimize --output'")
+    p.add_argument("data", help="CSV/TSV(.gz)/parquet file with the model's feature columns")
+    p.add_argument("--output", help="CSV file to write (default: standard output)")
+    p.add_argument("--proba", action="store_true", help="class probabilities instead of labels (classifiers)")
 
 
 def _kb_parser(sub) -> None:
@@ -105,6 +143,7 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
     _recommend_parser(sub)
     _optimize_parser(sub)
+    _predict_parser(sub)
     _kb_parser(sub)
     _few_shot_parser(sub)
     return ap
@@ -114,12 +153,12 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     """``metalearn recommend``."""
     import metalearn
 
-    ds = metalearn.load_dataset(args.path, target=args.target, task=args.task, drop=args.drop)
+    ds = _load(args)
     rec = metalearn.recommend(ds, k=args.top, kb=args.kb, strategy=args.strategy)
     if args.json:
         print(rec.to_json(indent=2))
         return 0
-    print(f"{ds!r}")
+    print(ds.describe(), end="\n\n")
     print(format_table(rec))
     print()
     print(rec.explain(top=args.top))
@@ -174,31 +213,128 @@ def cmd_kb(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load(args: argparse.Namespace):
+    """The dataset of ``args.path`` with the options' overrides."""
+    import metalearn
+
+    return metalearn.load_dataset(args.path, target=args.target, task=args.task, drop=args.drop,
+                                  column_types=dict(args.column_type or []))
+
+
+def _training_data(args: argparse.Namespace, ds) -> tuple:
+    """``(X, y, fit options)`` for the estimator.
+
+    A file is fitted from its raw columns, so the saved model reads the same
+    file layout in ``metalearn predict``; other sources from the loaded
+    features, with their types pinned so they are not decided twice.
+    """
+    from metalearn.data import read_table
+    from metalearn.data._validation import split_target
+
+    path = Path(args.path).expanduser()
+    if ds.source != str(path) or not path.is_file():
+        return ds.X, ds.y, {"column_types": dict(zip(ds.feature_names, ds.feature_types))}
+    frame = read_table(path)
+    target = args.target or ("target" if "target" in frame.columns else None)
+    X, y = split_target(frame, target)
+    keep = y.notna().to_numpy()  # rows load_dataset dropped, with a warning
+    return X.loc[keep], y.loc[keep], {"drop": args.drop, "column_types": dict(args.column_type or [])}
+
+
+def check_output_path(path: str, option: str = "--output") -> None:
+    """Refuse an output file that cannot be written, before any work is done."""
+    target = Path(path).expanduser()
+    parent = target.parent
+    if target.is_dir():
+        raise OutputPathError(f"{option} {path} is a directory; give a file name, e.g. {target / 'model.joblib'}")
+    if not parent.is_dir():
+        raise OutputPathError(f"{option} {path}: the folder {parent} does not exist; create it first")
+    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise OutputPathError(f"{option} {path}: no permission to write there; choose another path")
+
+
 def cmd_optimize(args: argparse.Namespace) -> int:
     """``metalearn optimize``: fit MetaLearnClassifier/Regressor and optionally save it."""
-    import metalearn
     from metalearn.estimators import MetaLearnClassifier, MetaLearnRegressor
 
-    ds = metalearn.load_dataset(args.path, target=args.target, task=args.task, drop=args.drop)
+    start = time.perf_counter()
+    if args.output:
+        check_output_path(args.output)
+    ds = _load(args)
+    if not args.json and not args.quiet:
+        print(ds.describe(), end="\n\n", flush=True)
+    X, y, options = _training_data(args, ds)
     cls = MetaLearnClassifier if ds.task == "classification" else MetaLearnRegressor
     n_trials = 30 if args.n_trials is None and args.time_budget is None else args.n_trials
     model = cls(time_budget=args.time_budget, n_trials=n_trials, metric=args.metric, cv=args.cv,
-                kb=args.kb, random_state=args.seed, verbose=0 if args.quiet else 1)
-    model.fit(ds.X, ds.y)
+                kb=args.kb, random_state=args.seed, verbose=0 if args.quiet or args.json else 1)
+    model.fit(X, y, **options)
     best = model.history_.sort_values("score", ascending=False).iloc[0]
+    elapsed = time.perf_counter() - start
     if args.json:
-        print(json.dumps({"best_config": model.best_config_, "best_cv_score": float(best["score"]),
-                          "n_trials": int(len(model.history_))}, indent=2))
+        print(json.dumps({"best_config": model.best_config_, "metric": model.metric_,
+                          "best_cv_score": float(best["score"]), "n_trials": int(len(model.history_)),
+                          "elapsed_s": round(elapsed, 3)}, indent=2))
     else:
         from metalearn.recommend import describe_config
 
         print(f"best configuration: {describe_config(model.best_config_)}")
-        print(f"best CV score: {best['score']:.4f} after {len(model.history_)} trials")
+        print(f"best CV {model.metric_}: {best['score']:.4f} after {len(model.history_)} trials "
+              f"in {elapsed:.1f} s")
     if args.output:
         import joblib
 
         joblib.dump(model, args.output)
-        print(f"saved the fitted model to {args.output}")
+        print(f"saved the fitted model to {args.output}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def _read_model(path: str):
+    import joblib
+
+    from metalearn.estimators import MetaLearnClassifier, MetaLearnRegressor
+
+    if not Path(path).is_file():
+        raise ModelFileError(f"no model file {path}; write one with: metalearn optimize DATA --output {path}")
+    try:
+        model = joblib.load(path)  # noqa: S301 - a model file the user saved; the help says so
+    except Exception as exc:  # noqa: BLE001 - unpickling raises anything; re-raised as one error
+        raise ModelFileError(f"cannot read the model {path}: {type(exc).__name__}: {exc}") from None
+    if not isinstance(model, (MetaLearnClassifier, MetaLearnRegressor)):
+        raise ModelFileError(f"{path} holds a {type(model).__name__}, not a model saved by metalearn optimize")
+    return model
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """``metalearn predict MODEL DATA``: one prediction (or probability row) per row, as CSV."""
+    import numpy as np
+    import pandas as pd
+
+    from metalearn.data import read_table
+    from metalearn.exceptions import ColumnMismatchError, InvalidParameterError
+
+    if args.output:
+        check_output_path(args.output)
+    model = _read_model(args.model)
+    if args.proba and not hasattr(model, "predict_proba"):
+        raise InvalidParameterError("--proba needs a classifier; this model is a regressor")
+    frame = read_table(Path(args.data).expanduser())
+    names = [str(n) for n in getattr(model, "feature_names_in_", [f"x{i}" for i in range(model.n_features_in_)])]
+    for name in set(model.column_plan_.dropped) - set(frame.columns):
+        frame[name] = np.nan  # a column the model drops may be absent
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise ColumnMismatchError(
+            f"{args.data} lacks column(s) {', '.join(map(repr, missing[:5]))} the model was fitted on; "
+            f"it needs: {', '.join(names[:10])}{' ...' if len(names) > 10 else ''}")
+    X = frame[names] if hasattr(model, "feature_names_in_") else frame[names].to_numpy()
+    if args.proba:
+        out = pd.DataFrame(model.predict_proba(X), columns=[f"proba_{c}" for c in model.classes_])
+    else:
+        out = pd.DataFrame({"prediction": model.predict(X)})
+    out.to_csv(args.output if args.output else sys.stdout, index=False)
+    if args.output:
+        print(f"wrote {len(out)} predictions to {args.output}", file=sys.stderr)
     return 0
 
 
@@ -224,19 +360,81 @@ def cmd_few_shot(args: argparse.Namespace) -> int:
     return 0
 
 
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
+_CLI_SPELLING = (
+    (re.compile(r"column_types=\{([^}]*)\}"),
+     lambda m: " ".join(f"--column-type {shlex.quote(f'{k}={v}')}"
+                        for k, v in re.findall(r"'([^']*)':\s*'([^']*)'", m.group(1))) or "--column-type NAME=TYPE"),
+    (re.compile(r"column_types="), lambda m: "--column-type NAME=TYPE"),
+    (re.compile(r"drop=\[([^\]]*)\]"),
+     lambda m: "--drop " + (" ".join(shlex.quote(n) for n in _QUOTED.findall(m.group(1))) or "NAME")),
+    (re.compile(r"\b(task|target|metric)=(?:'([^']*)'|([A-Z]+)\b)"),
+     lambda m: f"--{m.group(1)} {shlex.quote(m.group(2)) if m.group(2) is not None else m.group(3)}"),
+)
+
+
+def cli_spelling(message: str) -> str:
+    """``message`` on one line, with Python keyword fixes (``drop=['a']``) spelled as options (``--drop a``)."""
+    text = " ".join(str(message).split())
+    for pattern, spell in _CLI_SPELLING:
+        text = pattern.sub(spell, text)
+    return text
+
+
+def _show_warning(seen: set):
+    """A ``warnings.showwarning`` printing each DataWarning once, on one line, in the CLI's spelling."""
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, DataWarning):
+            return default(message, category, filename, lineno, file, line)
+        text = cli_spelling(str(message))
+        if text not in seen:
+            seen.add(text)
+            print(f"metalearn: warning: {text}", file=sys.stderr)
+        return None
+
+    return show
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    """Parse ``argv``; everything after ``kb build`` (``--help`` included) goes to the builder."""
+    ap = parser()
+    args, extra = ap.parse_known_args(argv)
+    if args.command == "kb" and args.kb_command == "build":
+        args.builder_args = extra + list(args.builder_args)
+    elif extra:
+        ap.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader went away (``| head``): stop without a traceback, and without flushing into the pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_BROKEN_PIPE
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``metalearn`` command; returns the exit code."""
-    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    args = _parse(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    commands = {"recommend": cmd_recommend, "kb": cmd_kb, "optimize": cmd_optimize, "few-shot": cmd_few_shot}
+    commands = {"recommend": cmd_recommend, "kb": cmd_kb, "optimize": cmd_optimize, "predict": cmd_predict,
+                "few-shot": cmd_few_shot}
     try:
-        return commands[args.command](args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning(set())
+            code = commands[args.command](args)
+        sys.stdout.flush()
+        return code
     except MetaLearnError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"metalearn: error: {exc}", file=sys.stderr)
+        print(f"metalearn: error: {cli_spelling(str(exc))}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except KeyboardInterrupt:
         print("metalearn: interrupted", file=sys.stderr)
         return 130

@@ -21,9 +21,15 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from metalearn.data._validation import check_target_fits
+from metalearn.data._inputs import check_finite, check_input
+from metalearn.data._validation import as_frame, check_target_fits
 from metalearn.evaluation import DEFAULT_MAX_ROWS
-from metalearn.exceptions import InvalidParameterError, InvalidTargetError
+from metalearn.exceptions import (
+    ColumnMismatchError,
+    InvalidParameterError,
+    InvalidTargetError,
+    TooFewSamplesPerClassError,
+)
 from metalearn.optimize._fallback import fallback_model
 from metalearn.optimize._warm import check_warm_start
 from metalearn.utils import check_positive
@@ -65,7 +71,7 @@ class _MetaLearnBase(BaseEstimator):
         return tags
 
     # -- fit ------------------------------------------------------------------
-    def fit(self, X, y, *, update_kb: str | Path | None = None):
+    def fit(self, X, y, *, drop=None, column_types=None, update_kb: str | Path | None = None):
         """Search the pipeline space and refit the best pipeline (or ensemble) on all of ``(X, y)``.
 
         Parameters
@@ -73,6 +79,12 @@ class _MetaLearnBase(BaseEstimator):
         X : array-like or DataFrame of shape (n_samples, n_features)
             DataFrames may hold categorical (string) columns; arrays must be numeric.
         y : array-like of shape (n_samples,)
+        drop : list of str, optional
+            Columns of ``X`` to leave out (the fitted model ignores them in ``predict`` too).
+        column_types : dict, optional
+            Overrides the type decided for a column of ``X``: ``numeric``,
+            ``categorical``, ``boolean``, ``text``, ``datetime`` or ``drop``
+            (see :func:`metalearn.load_dataset`); ``column_plan_`` shows the decisions.
         update_kb : path, optional
             Append the finished trials and this dataset's meta-features to a
             user knowledge base at this path (copied from the shipped one on
@@ -87,7 +99,7 @@ class _MetaLearnBase(BaseEstimator):
         start = time.perf_counter()
         self._check_params()
         self._fit_seed = self._resolve_seed()  # one seed per fit: the refit is the pipeline that was scored
-        dataset = self._dataset(X, y)
+        dataset = self._dataset(X, y, drop, column_types)
         cv = _effective_cv(dataset, self.cv, self.time_budget)
         budget = None
         if self.time_budget is not None:  # what loading left; optimize() counts the warm start, we the refit
@@ -165,17 +177,17 @@ class _MetaLearnBase(BaseEstimator):
         """The seed resolved at the start of ``fit``."""
         return self._fit_seed
 
-    def _dataset(self, X, y):
+    def _dataset(self, X, y, drop=None, column_types=None):
         """Validate ``(X, y)`` the scikit-learn way, then as a metalearn :class:`Dataset`."""
         from metalearn.data import load_dataset
 
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         _check_target(X, y)
+        check_input(X)
         if hasattr(X, "iloc"):
+            frame = as_frame(X).reset_index(drop=True)  # duplicate or mixed column names: our errors
             validate_data(self, X, y, skip_check_array=True)
-            frame = X.reset_index(drop=True)
-            frame.columns = [str(c) for c in frame.columns]
             y = np.asarray(y)
         else:
             X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", ensure_min_samples=2,
@@ -184,10 +196,11 @@ class _MetaLearnBase(BaseEstimator):
         if self._task == "classification":
             check_classification_targets(y)
             if len(np.unique(y)) < 2:
-                raise ValueError("the target has only one class; a classifier needs at least 2 classes")
-        dataset = load_dataset((frame, y), task=self._task, name=type(self).__name__)
+                raise InvalidTargetError("the target has only one class; a classifier needs at least 2 classes")
+        dataset = load_dataset((frame, y), task=self._task, name=type(self).__name__, drop=drop,
+                               column_types=column_types)
         self._columns = tuple(frame.columns)
-        self._feature_types = dataset.feature_types
+        self.column_plan_ = dataset.plan
         if self._task == "classification":
             self.classes_ = dataset.classes
         return dataset
@@ -213,15 +226,25 @@ class _MetaLearnBase(BaseEstimator):
 
     # -- predict ----------------------------------------------------------------
     def _frame(self, X) -> pd.DataFrame:
+        """``X`` checked against the columns seen in ``fit`` and transformed by ``column_plan_``."""
         check_is_fitted(self, "best_pipeline_")
-        if hasattr(X, "iloc"):
-            validate_data(self, X, skip_check_array=True, reset=False)
-            frame = X.reset_index(drop=True)
-            frame.columns = [str(c) for c in frame.columns]
-        else:
-            X = validate_data(self, X, ensure_all_finite="allow-nan", reset=False)
-            frame = pd.DataFrame(X, columns=list(self._columns))
-        return _coerce(frame, self._columns, self._feature_types)
+        check_input(X)
+        try:
+            if hasattr(X, "iloc"):
+                frame = as_frame(X).reset_index(drop=True)
+                validate_data(self, X, skip_check_array=True, reset=False)
+            else:
+                X = validate_data(self, X, ensure_all_finite="allow-nan", reset=False)
+                frame = pd.DataFrame(X, columns=list(self._columns))
+        except ValueError as exc:
+            if not str(exc).startswith("The feature names should match") and "features, but" not in str(exc):
+                raise
+            raise ColumnMismatchError(
+                f"{str(exc).rstrip()}\nPass X with the columns of fit, in the same order: "
+                "X[model.feature_names_in_]") from None
+        features = self.column_plan_.transform(frame)
+        check_finite(features, self.column_plan_.feature_types)
+        return features
 
     @property
     def _model(self):
@@ -290,6 +313,9 @@ class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
         The knowledge base's top 10 for this dataset (None when ``warm_start`` is not ``auto`` or the
         knowledge base has nothing for this task).
     classes_ : ndarray
+    column_plan_ : metalearn.data.ColumnPlan
+        What became of each column of ``X`` (kept, expanded from dates, taken
+        as text, dropped as an identifier); ``predict`` applies it unchanged.
 
     Examples
     --------
@@ -389,23 +415,11 @@ def _effective_cv(dataset, cv, time_budget=None) -> int:
     if dataset.task == "classification":
         limit = min(dataset.class_counts.values())
         if limit < 2:
-            raise ValueError("a class has 1 sample; cross-validation needs at least 2 per class")
+            single = [label for label, count in dataset.class_counts.items() if count < 2]
+            raise TooFewSamplesPerClassError(
+                f"class(es) {single[:5]} have only 1 sample; cross-validation needs at least 2 rows per class: "
+                "add rows of those classes or remove them")
     return int(max(2, min(cv, limit)))
-
-
-def _coerce(frame: pd.DataFrame, columns: tuple, types: tuple) -> pd.DataFrame:
-    """Give prediction-time columns the dtypes the pipelines were fitted on."""
-    out = {}
-    for name, kind in zip(columns, types):
-        col = frame[name]
-        if isinstance(col.dtype, pd.CategoricalDtype):
-            col = col.astype(object)
-        if kind in ("numeric", "boolean"):
-            out[name] = pd.to_numeric(col, errors="coerce").astype(float)
-        else:
-            col = col.astype(float) if pd.api.types.is_numeric_dtype(col) else col
-            out[name] = col.astype(object).where(col.notna(), np.nan)
-    return pd.DataFrame(out, index=frame.index)
 
 
 def _build_ensemble(configs: list[dict], dataset, cv: int, metric_name: str, seed: int, best_config: dict,

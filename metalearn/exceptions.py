@@ -52,6 +52,30 @@ class InfiniteValuesError(InvalidFeaturesError):
     """A numeric column holds +inf or -inf."""
 
 
+class ComplexValuesError(InvalidFeaturesError):
+    """A column (or array) holds complex numbers, which would lose their imaginary part."""
+
+
+class SparseInputError(InvalidFeaturesError):
+    """``X`` is a sparse matrix; metalearn's pipelines need dense data."""
+
+
+class NonNumericArrayError(InvalidFeaturesError):
+    """A numpy array ``X`` holds strings or objects that are not numbers."""
+
+
+class ColumnMismatchError(InvalidFeaturesError):
+    """The columns given at predict time differ from those seen at fit time."""
+
+
+class ColumnProblemsError(InvalidFeaturesError):
+    """Several columns have problems; ``problems`` holds one error per problem."""
+
+    def __init__(self, message: str = "", problems: list | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems or [])
+
+
 class ConstantFeaturesError(InvalidFeaturesError):
     """Every feature column is constant."""
 
@@ -66,14 +90,6 @@ class ColumnNamesError(InvalidFeaturesError):
 
 class MixedTypeColumnError(InvalidFeaturesError):
     """An object column mixes values of different Python types."""
-
-
-class DatetimeColumnError(InvalidFeaturesError):
-    """A column holds dates or times, which must be turned into numbers first."""
-
-
-class IdentifierColumnError(InvalidFeaturesError):
-    """A column looks like a row identifier (almost every value distinct)."""
 
 
 class LengthMismatchError(InvalidDatasetError):
@@ -102,6 +118,14 @@ class InvalidConfigError(MetaLearnError, ValueError):
 
 class InvalidParameterError(MetaLearnError, ValueError):
     """An argument of a metalearn function or estimator is out of range."""
+
+
+class OutputPathError(InvalidParameterError):
+    """A file metalearn was asked to write cannot be written there."""
+
+
+class ModelFileError(MetaLearnError, ValueError):
+    """A saved model cannot be read, or is not a metalearn estimator."""
 
 
 class KnowledgeBaseError(MetaLearnError):

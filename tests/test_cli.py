@@ -112,3 +112,89 @@ def test_few_shot_recommend_and_predict(tmp_path, capsys):
     assert main(["few-shot", "predict", str(folder), str(query)]) == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith(str(query)) and line.split("\t")[1] in {"class0", "class1", "class2"}
+
+
+def test_kb_build_help_reaches_the_builder(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["kb", "build", "--help"])
+    assert exc.value.code == 0 and "usage: build_knowledge_base" in capsys.readouterr().out
+
+
+def test_errors_name_the_command_line_fix(mixed_csv, capsys):
+    df = pd.read_csv(mixed_csv)
+    df["mixed"] = ["a", 1.5] * 60
+    df.to_pickle(mixed_csv.with_suffix(".pkl"))  # keeps the mixed types a CSV would flatten
+    from metalearn.cli import cli_spelling
+
+    assert cli_spelling("declare it, e.g. column_types={'mixed': 'categorical'}, or drop=['mixed', 'Unnamed: 0']"
+                        ) == "declare it, e.g. --column-type mixed=categorical, or --drop mixed 'Unnamed: 0'"
+    assert cli_spelling("use task='regression'\nor pass target=NAME") == "use --task regression or pass --target NAME"
+    assert main(["recommend", str(mixed_csv), "--target", "y", "--column-type", "city=numeric"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "column 'city' was declared numeric" in err
+
+
+def test_class_with_one_sample_is_one_line(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=40), "y": ["x", "z"] * 19 + ["x", "lonely"]})
+    df.to_csv(tmp_path / "one.csv", index=False)
+    assert main(["-q", "optimize", str(tmp_path / "one.csv"), "--target", "y", "--n-trials", "1", "--cv", "2"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "['lonely'] have only 1 sample" in err and "Traceback" not in err
+
+
+def test_output_path_is_checked_before_the_search(mixed_csv, tmp_path, capsys):
+    args = ["optimize", str(mixed_csv), "--target", "y", "--n-trials", "1"]
+    assert main(args + ["--output", str(tmp_path / "missing" / "m.joblib")]) == 1
+    assert "the folder" in capsys.readouterr().err
+    assert main(args + ["--output", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "is a directory" in err and "Dataset" not in err  # nothing was loaded or searched
+
+
+def test_drop_and_column_type_options_and_describe(mixed_csv, capsys):
+    assert main(["recommend", str(mixed_csv), "--target", "y", "--top", "1", "--drop", "city",
+                 "--column-type", "age=categorical"]) == 0
+    out = capsys.readouterr().out
+    assert "city    dropped      drop=" in out and "age     categorical  column_types override" in out
+
+
+def test_predict_needs_a_model_file(mixed_csv, tmp_path, capsys):
+    assert main(["predict", str(tmp_path / "none.joblib"), str(mixed_csv)]) == 1
+    assert "no model file" in capsys.readouterr().err
+    (tmp_path / "junk.joblib").write_bytes(b"not a model")
+    assert main(["predict", str(tmp_path / "junk.joblib"), str(mixed_csv)]) == 1
+    assert "cannot read the model" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_optimize_then_predict_reads_the_raw_file(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    n = 80
+    df = pd.DataFrame({"when": pd.date_range("2022-01-01", periods=n).strftime("%Y-%m-%d"),
+                       "size": rng.normal(size=n), "y": rng.choice(["no", "yes"], n)})
+    df.to_csv(tmp_path / "train.csv")  # with its index column
+    model = tmp_path / "m.joblib"
+    assert main(["-q", "optimize", str(tmp_path / "train.csv"), "--target", "y", "--n-trials", "1", "--cv", "2",
+                 "--json", "--output", str(model)]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["metric"] == "balanced_accuracy" and payload["elapsed_s"] > 0
+    df.drop(columns=["y"]).to_csv(tmp_path / "new.csv", index=False)  # without the index the model drops
+    assert main(["predict", str(model), str(tmp_path / "new.csv"), "--proba", "--output", str(tmp_path / "p.csv")]) == 0
+    preds = pd.read_csv(tmp_path / "p.csv")
+    assert list(preds.columns) == ["proba_no", "proba_yes"] and len(preds) == n
+
+
+def test_broken_pipe_exits_quietly(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys, metalearn.cli as c\n"
+            "def flood(args):\n"
+            "    for i in range(100000): print('line', i)\n"
+            "    return 0\n"
+            "c.cmd_kb = flood\n"
+            "sys.exit(c.main(['kb', 'info']))\n")
+    proc = subprocess.run(f"{sys.executable} -c \"{code}\" | head -1", shell=True, capture_output=True, text=True,
+                          executable="/bin/bash")
+    assert proc.stdout == "line 0\n" and proc.stderr == ""

@@ -16,10 +16,8 @@ from metalearn.exceptions import (
     ConstantFeaturesError,
     CorruptFileError,
     DatasetNotFoundError,
-    DatetimeColumnError,
     DuplicateColumnsError,
     EmptyDatasetError,
-    IdentifierColumnError,
     InfiniteValuesError,
     InvalidTargetError,
     LengthMismatchError,
@@ -130,29 +128,6 @@ def test_object_column_with_mixed_types():
     df["c"] = ["x", 1] * 15
     with pytest.raises(MixedTypeColumnError, match="column 'c' mixes value types \\(int, str\\)"):
         metalearn.load_dataset(df, target="y")
-
-
-def test_datetime_column():
-    df = frame()
-    df["when"] = pd.date_range("2020-01-01", periods=30)
-    with pytest.raises(DatetimeColumnError, match="column 'when' holds dates"):
-        metalearn.load_dataset(df, target="y")
-
-
-def test_datetime_objects_in_object_column():
-    df = frame()
-    df["when"] = pd.Series(list(pd.date_range("2020-01-01", periods=30)), dtype=object)
-    with pytest.raises(DatetimeColumnError, match="'when'"):
-        metalearn.load_dataset(df, target="y")
-
-
-def test_identifier_like_column():
-    df = frame(100)
-    df["customer"] = [f"C{i:05d}" for i in range(100)]
-    with pytest.raises(IdentifierColumnError, match="column 'customer' looks like an identifier.*drop="):
-        metalearn.load_dataset(df, target="y")
-    ds = metalearn.load_dataset(df, target="y", drop=["customer"])
-    assert "customer" not in ds.feature_names
 
 
 def test_regression_target_given_as_strings():

@@ -149,3 +149,19 @@ def test_stored_family_versions_read_legacy_and_recorded_metadata():
     assert stored_family_versions("1.0", None) == dict.fromkeys(LEGACY_FAMILIES, "1.0")
     assert stored_family_versions(None, None) == {}
     assert stored_family_versions("2.0", {"lightgbm": "1.0"}) == {"lightgbm": "1.0"}
+
+
+@pytest.mark.parametrize("library", BOOSTING)
+def test_boosting_families_read_free_text_columns_through_tfidf(library):
+    pytest.importorskip(library)
+    rng = np.random.default_rng(0)
+    words = np.array(["good fast delivery", "bad slow refund", "good value overall", "slow and bad service"])
+    picks = rng.integers(0, 4, 120)
+    X = pd.DataFrame({"num": rng.normal(size=120), "review": words[picks] + " item " + picks.astype(str)})
+    y = np.where(np.isin(picks, [0, 2]), "pos", "neg")
+    ds = metalearn.load_dataset((X, pd.Series(y, name="y")), task="classification",
+                                column_types={"review": "text"})
+    space = get_space("classification")
+    pipe = space.to_pipeline(space.default(library), ds, random_state=0).fit(ds.X, ds.y)
+    assert list(pipe.named_steps["prep"].transform(ds.X.head(3)).columns[:2]) == ["n0", "t0"]
+    assert pipe.score(ds.X, ds.y) > 0.9

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from metalearn.data._columns import ColumnPlan
 
 Task = Literal["classification", "regression"]
 FeatureType = Literal["numeric", "categorical", "boolean", "text"]
@@ -44,6 +47,10 @@ class Dataset:
         OpenML dataset id, when known.
     notes : tuple of str
         What loading changed, e.g. rows dropped because the target was missing.
+    plan : ColumnPlan or None
+        What became of each raw column (kept, expanded from dates, dropped),
+        and the transformation that turns a raw frame into ``X``; None when
+        the dataset was built by hand.
 
     Examples
     --------
@@ -61,6 +68,7 @@ class Dataset:
     source: str = "array"
     openml_id: int | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    plan: ColumnPlan | None = None
 
     @property
     def n_rows(self) -> int:
@@ -128,6 +136,39 @@ class Dataset:
             y=self.y[idx],
             notes=self.notes + (f"subsampled {self.n_rows} -> {len(idx)} rows",),
         )
+
+    def describe(self) -> str:
+        """A readable summary: the task, the target, and what was decided for every column.
+
+        Examples
+        --------
+        >>> import pandas as pd, metalearn
+        >>> df = pd.DataFrame({"when": ["2024-01-0%d" % (i % 9 + 1) for i in range(40)],
+        ...                    "size": [float(i % 7) for i in range(40)], "y": [0, 1] * 20})
+        >>> print(metalearn.load_dataset(df, target="y").describe())  # doctest: +NORMALIZE_WHITESPACE
+        Dataset 'dataframe' (dataframe): classification, 40 rows, 2 classes (0: 20, 1: 20)
+        6 features from 2 columns:
+          when  datetime     strings parsed as dates (%Y-%m-%d) -> when_year, when_month, when_day,
+          when_dayofweek, when_elapsed_days
+          size  numeric      numbers (float64)
+        notes: task inferred as classification
+        """
+        if self.task == "classification":
+            counts = ", ".join(f"{k}: {v}" for k, v in list(self.class_counts.items())[:10])
+            target = f"{self.n_classes} classes ({counts}{', ...' if self.n_classes > 10 else ''})"
+        else:
+            target = f"target from {float(np.min(self.y)):.4g} to {float(np.max(self.y)):.4g}"
+        lines = [f"Dataset {self.name!r} ({self.source}): {self.task}, {self.n_rows} rows, {target}"]
+        missing = f"; {self.n_missing} missing cells" if self.n_missing else ""
+        if self.plan is not None:
+            lines.append(f"{self.n_features} features from {len(self.plan.decisions)} columns{missing}:")
+            lines.extend("  " + line for line in self.plan.describe())
+        else:
+            kinds = pd.Series(self.feature_types).value_counts().to_dict()
+            lines.append(f"{self.n_features} features ({', '.join(f'{v} {k}' for k, v in kinds.items())}){missing}")
+        if self.notes:
+            lines.append("notes: " + "; ".join(self.notes))
+        return "\n".join(lines)
 
     def __repr__(self) -> str:
         extra = f", classes={self.n_classes}" if self.task == "classification" else ""

@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 
 def load_openml(dataset_id: int | str, target: str | None = None, task: str | None = None,
-                drop: list[str] | None = None) -> Dataset:
+                drop: list[str] | None = None, column_types: dict[str, str] | None = None) -> Dataset:
     """Download (or read from openml's cache) dataset ``dataset_id`` and validate it.
 
     Parameters
@@ -27,6 +27,8 @@ def load_openml(dataset_id: int | str, target: str | None = None, task: str | No
     drop : list of str, optional
         Columns to remove; OpenML's ``row_id_attribute`` and
         ``ignore_attribute`` are always removed.
+    column_types : dict, optional
+        Overrides the decided type of columns (see :func:`metalearn.load_dataset`).
 
     Examples
     --------
@@ -55,7 +57,7 @@ def load_openml(dataset_id: int | str, target: str | None = None, task: str | No
     X = X.drop(columns=[c for c in ignored if c in X.columns])
     return build_dataset(
         X, y, task=task, name=str(meta.name), source=f"openml:{did}", openml_id=did,
-        feature_hints=hints, drop=drop,
+        feature_hints=hints, drop=drop, column_types=column_types,
     )
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import re
 import zlib
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,6 +26,8 @@ from metalearn.exceptions import (
 logger = logging.getLogger(__name__)
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".gz", ".parquet", ".pq")
+#: a field of a ';'-separated line that is a number with a decimal comma, e.g. ;-3,25;
+_DECIMAL_COMMA = re.compile(r'(^|;)\s*"?-?\d+,\d+"?\s*(;|$)')
 SKLEARN_DATASETS = ("breast_cancer", "wine", "digits", "diabetes_regression", "linnerud_regression")
 
 
@@ -34,6 +38,7 @@ def load_dataset(
     *,
     name: str | None = None,
     drop: list[str] | None = None,
+    column_types: Mapping[str, str] | None = None,
 ) -> Dataset:
     """Load and validate a dataset from any supported source.
 
@@ -56,7 +61,12 @@ def load_dataset(
     name : str, optional
         Name for the dataset (defaults to the file or source name).
     drop : list of str, optional
-        Columns to remove before validation (identifiers, leaks).
+        Columns to remove (identifiers, leaks).
+    column_types : dict, optional
+        Overrides the type decided for a column: ``numeric``,
+        ``categorical``, ``boolean``, ``text`` (free text), ``datetime``
+        (calendar features) or ``drop``. :meth:`Dataset.describe` shows every
+        decision.
 
     Returns
     -------
@@ -75,44 +85,48 @@ def load_dataset(
     ('classification', 3)
     """
     if isinstance(source, Dataset):
+        if drop or column_types:
+            raise InvalidParameterError(
+                "drop= and column_types= apply when loading; pass the raw table, not a loaded Dataset")
         ds = source if task is None or task == source.task else source.with_task(task)
         return ds if name is None else replace(ds, name=name)
     if isinstance(source, tuple):
         if len(source) != 2:
             raise InvalidParameterError(f"a tuple source must be (X, y); got a tuple of {len(source)}")
-        return build_dataset(source[0], source[1], task=task, name=name or "dataset", drop=drop)
+        return build_dataset(source[0], source[1], task=task, name=name or "dataset", drop=drop,
+                             column_types=column_types)
     if isinstance(source, pd.DataFrame):
         features, y = split_target(as_frame(source), target)
-        return build_dataset(features, y, task=task, name=name or "dataframe", source="dataframe", drop=drop)
+        return build_dataset(features, y, task=task, name=name or "dataframe", source="dataframe", drop=drop,
+                             column_types=column_types)
     if isinstance(source, (str, os.PathLike)):
-        return _load_uri(str(source), target, task, name, drop)
+        return _load_uri(str(source), target, task, name, {"drop": drop, "column_types": column_types})
     raise InvalidParameterError(
         f"cannot load a dataset from a {type(source).__name__}; pass (X, y), a DataFrame with target=, "
         "a file path, 'pmlb-dir:DIR/NAME', 'openml:ID' or 'sklearn:NAME'"
     )
 
 
-def _load_uri(uri: str, target: str | None, task: str | None, name: str | None, drop: list[str] | None) -> Dataset:
+def _load_uri(uri: str, target: str | None, task: str | None, name: str | None, overrides: dict) -> Dataset:
+    """Load a path or URI; ``overrides`` holds ``drop`` and ``column_types``."""
     scheme, _, rest = uri.partition(":")
     if scheme == "openml" and rest:
         from metalearn.data._openml import load_openml
 
-        return load_openml(rest, target=target, task=task, drop=drop)
+        return load_openml(rest, target=target, task=task, **overrides)
     if scheme == "pmlb-dir" and rest:
         path = Path(rest)
-        return load_pmlb(path.name, root=path.parent, task=task, drop=drop)
+        return load_pmlb(path.name, root=path.parent, task=task, **overrides)
     if scheme == "sklearn" and rest:
         return load_sklearn(rest, task=task)
     path = Path(uri).expanduser()
     if path.is_dir() and (path.parent / "manifest.csv").exists():
-        return load_pmlb(path.name, root=path.parent, task=task, drop=drop)
+        return load_pmlb(path.name, root=path.parent, task=task, **overrides)
     frame = read_table(path)
     if target is None and "target" in frame.columns:
         target = "target"
     features, y = split_target(frame, target)
-    return build_dataset(
-        features, y, task=task, name=name or _stem(path), source=str(path), drop=drop,
-    )
+    return build_dataset(features, y, task=task, name=name or _stem(path), source=str(path), **overrides)
 
 
 def _stem(path: Path) -> str:
@@ -125,7 +139,9 @@ def _stem(path: Path) -> str:
 def read_table(path: Path) -> pd.DataFrame:
     """Read a CSV/TSV (optionally gzip-compressed) or parquet file into a DataFrame.
 
-    The separator of text files is sniffed (tab, comma, semicolon).
+    The separator of text files is sniffed (tab, comma, semicolon); a
+    semicolon-separated file whose numbers use decimal commas (``3,5``, as
+    spreadsheets write in many locales) is read with ``decimal=","``.
     """
     if not path.exists():
         raise DatasetNotFoundError(f"no such file: {path}")
@@ -153,8 +169,10 @@ def _read_text_table(path: Path, compressed: bool) -> pd.DataFrame:
     try:
         with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
             head = fh.readline()
+            body = [fh.readline() for _ in range(50)]
         sep = "\t" if "\t" in head else (";" if head.count(";") > head.count(",") else ",")
-        frame = pd.read_csv(path, sep=sep, compression="gzip" if compressed else None)
+        decimal = "," if sep == ";" and any(_DECIMAL_COMMA.search(line) for line in body) else "."
+        frame = pd.read_csv(path, sep=sep, decimal=decimal, compression="gzip" if compressed else None)
     except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise CorruptFileError(f"cannot read {path}: the file is corrupt or not gzip ({exc})") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -189,7 +207,8 @@ def _pmlb_feature_hints(root: Path, name: str) -> dict[str, str]:
     return hints
 
 
-def load_pmlb(name: str, root: str | os.PathLike, task: str | None = None, drop: list[str] | None = None) -> Dataset:
+def load_pmlb(name: str, root: str | os.PathLike, task: str | None = None, drop: list[str] | None = None,
+              column_types: Mapping[str, str] | None = None) -> Dataset:
     """Load dataset ``name`` from a PMLB-layout directory ``root``.
 
     The task and target come from ``manifest.csv``; feature types from
@@ -214,7 +233,7 @@ def load_pmlb(name: str, root: str | os.PathLike, task: str | None = None, drop:
     openml_id = _openml_id_from_name(name)
     return build_dataset(
         features, y, task=task or str(row["task"]), name=name, source=f"pmlb-dir:{root / name}",
-        openml_id=openml_id, feature_hints=_pmlb_feature_hints(root, name), drop=drop,
+        openml_id=openml_id, feature_hints=_pmlb_feature_hints(root, name), drop=drop, column_types=column_types,
     )
 
 

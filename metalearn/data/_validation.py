@@ -4,10 +4,13 @@ Policies (documented in the README):
 
 - Rows whose target is missing are dropped with a :class:`DataWarning` that
   says how many; a target that is entirely missing is an error.
-- Infinite feature values, datetime columns, identifier-like string columns,
-  object columns that mix Python types, duplicate or mixed-type column names
-  and tables whose features are all constant are errors: metalearn will not
-  guess what they mean. The message names the columns and the fix.
+- What each column is (numbers, booleans, categories, free text, dates,
+  identifiers to drop) is decided by :mod:`metalearn.data._columns`; the user
+  can override any decision (``drop=``, ``column_types=``).
+- Infinite feature values, object columns that mix Python types, complex
+  numbers, duplicate or mixed-type column names and tables whose features are
+  all constant are errors: metalearn will not guess what they mean. The message
+  names the columns and the fix; problems in several columns come in one error.
 - The caller's objects are never modified: everything is copied first.
 """
 
@@ -21,19 +24,16 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from metalearn.data._columns import DataWarning, fmt_names, plan_columns
 from metalearn.data._dataset import TASKS, Dataset
 from metalearn.exceptions import (
     ColumnNamesError,
     ConstantFeaturesError,
-    DatetimeColumnError,
     DuplicateColumnsError,
     EmptyDatasetError,
-    IdentifierColumnError,
-    InfiniteValuesError,
     InvalidParameterError,
     InvalidTargetError,
     LengthMismatchError,
-    MixedTypeColumnError,
     NoFeaturesError,
     TargetNotFoundError,
     TooFewRowsError,
@@ -43,20 +43,9 @@ logger = logging.getLogger(__name__)
 
 MIN_ROWS = 2
 MAX_CLASSES = 1000
-#: a string column with at least this many rows whose values are nearly all distinct is an identifier
-ID_MIN_ROWS = 20
-ID_UNIQUE_RATIO = 0.95
-#: string columns with more distinct values than this are "text"-like (high cardinality)
-TEXT_MIN_UNIQUE = 100
-
-
-class DataWarning(UserWarning):
-    """Loading changed the data (e.g. dropped rows); the message says how."""
-
-
-def _fmt(names: Sequence[object], limit: int = 5) -> str:
-    shown = ", ".join(repr(n) for n in list(names)[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+__all__ = ["DataWarning", "as_frame", "build_dataset", "check_target_fits", "infer_task", "split_target",
+           "validate_target"]
+_fmt = fmt_names
 
 
 def as_frame(X: object) -> pd.DataFrame:
@@ -118,7 +107,7 @@ def split_target(frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame,
         usual = [c for c in frame.columns if str(c).lower() in USUAL_TARGET_NAMES]
         hint = f"did you mean target={usual[0]!r}? " if usual else ""
         raise TargetNotFoundError(
-            f"no target column given; {hint}pass target=NAME (--target NAME on the command line); columns are: "
+            f"no target column given; {hint}pass target=NAME; columns are: "
             f"{_fmt(list(frame.columns), 10)}"
         )
     if target not in frame.columns:
@@ -214,80 +203,24 @@ def _drop_missing_target(X: pd.DataFrame, y: pd.Series, notes: list[str]) -> tup
     return X, y
 
 
-def _object_column_type(name: str, col: pd.Series) -> tuple[str, pd.Series]:
-    """Classify a non-numeric column and return it canonicalised."""
-    values = col.dropna()
-    kinds = {type(v) for v in values.tolist()}
-    if any(issubclass(k, (pd.Timestamp, np.datetime64)) for k in kinds) or any(
-        k.__name__ in {"datetime", "date", "time", "Timedelta", "timedelta"} for k in kinds
-    ):
-        raise DatetimeColumnError(
-            f"column {name!r} holds dates/times; convert it to numbers first "
-            "(e.g. year, month, day-of-week, or seconds since an origin), or drop it"
-        )
-    numeric = all(issubclass(k, (int, float, np.number)) and not issubclass(k, bool) for k in kinds)
-    if kinds and numeric:
-        return "numeric", col.astype(float)
-    if len(kinds) > 1:
-        raise MixedTypeColumnError(
-            f"column {name!r} mixes value types ({', '.join(sorted(k.__name__ for k in kinds))}); "
-            "convert it to one type, e.g. X[col].astype(str) for a categorical"
-        )
-    canonical = col.astype(object).where(col.notna(), np.nan)
-    if kinds == {bool} or (kinds and issubclass(next(iter(kinds)), (bool, np.bool_))):
-        return "boolean", col.astype(float)
-    n_unique, n_present = values.nunique(), len(values)
-    if n_present >= ID_MIN_ROWS and n_unique >= ID_UNIQUE_RATIO * n_present:
-        mean_len = values.astype(str).str.len().mean()
-        if mean_len <= 40:
-            raise IdentifierColumnError(
-                f"column {name!r} looks like an identifier ({n_unique} distinct values in {n_present} "
-                f"rows); drop it (load_dataset(..., drop=[{name!r}])) or it would be memorised"
-            )
-    return ("text" if n_unique > TEXT_MIN_UNIQUE else "categorical"), canonical
-
-
-def _column_type(name: str, col: pd.Series, hint: str | None) -> tuple[str, pd.Series]:
-    if pd.api.types.is_datetime64_any_dtype(col) or pd.api.types.is_timedelta64_dtype(col):
-        return _object_column_type(name, pd.Series([pd.Timestamp(0)]))  # raises DatetimeColumnError
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        col = col.astype(object)
-    if pd.api.types.is_bool_dtype(col):
-        return "boolean", col.astype(float)
-    if pd.api.types.is_numeric_dtype(col):
-        values = col.astype(float)
-        if hint in ("categorical", "text"):
-            return hint, values.astype(object)
-        present = values.dropna()
-        if hint == "boolean" or (hint is None and present.nunique() == 2 and set(present) <= {0.0, 1.0}):
-            return "boolean", values
-        return "numeric", values
-    kind, values = _object_column_type(name, col)
-    # a "categorical"/"text" hint may refine a string column; a "numeric" hint cannot make strings numbers
-    return (hint if hint in ("categorical", "text") and kind in ("categorical", "text") else kind), values
-
-
-def _check_features(X: pd.DataFrame, hints: Mapping[str, str]) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    types, columns = [], {}
-    for name in X.columns:
-        kind, values = _column_type(name, X[name], hints.get(name))
-        types.append(kind)
-        columns[name] = values
-    frame = pd.DataFrame(columns, index=X.index)
-    numeric = [c for c, t in zip(frame.columns, types) if t in ("numeric", "boolean")]
-    if numeric:
-        block = frame[numeric].to_numpy(dtype=float)
-        inf_cols = [numeric[j] for j in np.flatnonzero(np.isinf(block).any(axis=0))]
-        if inf_cols:
-            raise InfiniteValuesError(
-                f"infinite values in column(s) {_fmt(inf_cols)}; replace them with NaN "
-                "(X.replace([np.inf, -np.inf], np.nan)) or clip them"
-            )
+def _check_constant(frame: pd.DataFrame) -> None:
     if all(frame[c].nunique(dropna=False) <= 1 for c in frame.columns):
         raise ConstantFeaturesError(
             f"all {frame.shape[1]} feature column(s) are constant; there is nothing to learn from"
         )
-    return frame, tuple(types)
+
+
+def _infer_task(target: pd.Series, name: str, notes: list[str]) -> str:
+    """:func:`infer_task`, with a :class:`DataWarning` when integer labels are taken as a quantity."""
+    task = infer_task(target)
+    notes.append(f"task inferred as {task}")
+    logger.info("%s: task inferred as %s", name, task)
+    if task == "regression" and pd.api.types.is_integer_dtype(target):
+        n_unique = int(target.nunique())
+        warnings.warn(
+            f"the target holds {n_unique} distinct integers, so it is taken as a quantity (regression); "
+            "if they are class labels pass task='classification'", DataWarning, stacklevel=5)
+    return task
 
 
 def build_dataset(
@@ -300,19 +233,20 @@ def build_dataset(
     openml_id: int | None = None,
     feature_hints: Mapping[str, str] | None = None,
     drop: Sequence[str] | None = None,
+    column_types: Mapping[str, str] | None = None,
 ) -> Dataset:
     """Validate features and target and assemble a :class:`Dataset`.
+
+    ``drop`` and ``column_types`` override the decisions of
+    :func:`metalearn.data._columns.plan_columns` (``column_types`` maps a
+    column to ``numeric``, ``categorical``, ``boolean``, ``text``,
+    ``datetime`` or ``drop``); the plan is kept as ``Dataset.plan``.
 
     Raises a subclass of :class:`metalearn.exceptions.InvalidDatasetError`
     describing the problem when the data cannot be used.
     """
     notes: list[str] = []
     frame = as_frame(X)
-    if drop:
-        missing_cols = [c for c in drop if c not in frame.columns]
-        if missing_cols:
-            raise TargetNotFoundError(f"cannot drop {_fmt(missing_cols)}: no such column")
-        frame = frame.drop(columns=list(drop))
     check_target_fits(y, len(frame))
     target = y.copy() if isinstance(y, pd.Series) else pd.Series(np.asarray(y).ravel().copy())
     if frame.shape[1] == 0:
@@ -324,13 +258,16 @@ def build_dataset(
             f"the dataset has {len(frame)} row (1 sample); at least {MIN_ROWS} are needed, "
             "and cross-validation needs many more"
         )
-    if task is None:
-        task = infer_task(target)
-        notes.append(f"task inferred as {task}")
-        logger.info("%s: task inferred as %s", name, task)
+    task = _infer_task(target, name, notes) if task is None else task
     y_arr = validate_target(target, task)
-    frame, types = _check_features(frame, feature_hints or {})
+    plan = plan_columns(frame, hints=feature_hints, column_types=column_types, drop=drop)
+    if not plan.feature_names:
+        raise NoFeaturesError(
+            f"no feature column is left: {_fmt(plan.dropped)} dropped; keep one with "
+            f"column_types={{{plan.dropped[0]!r}: 'numeric'}}")
+    features = plan.transform(frame)
+    _check_constant(features)
     return Dataset(
-        X=frame, y=y_arr, task=task, feature_types=types, name=name, source=source,
-        openml_id=openml_id, notes=tuple(notes),
+        X=features, y=y_arr, task=task, feature_types=plan.feature_types, name=name, source=source,
+        openml_id=openml_id, notes=tuple(notes), plan=plan,
     )

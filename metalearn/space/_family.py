@@ -29,18 +29,23 @@ REGRESSION = "regression"
 
 @dataclass(frozen=True)
 class Columns:
-    """The feature columns a pipeline reads, split by how they are encoded."""
+    """The feature columns a pipeline reads, split by how they are encoded.
+
+    Free-text columns become TF-IDF features in every family (:mod:`metalearn.space._text`).
+    """
 
     numeric: tuple[str, ...]
     categorical: tuple[str, ...]
+    text: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, dataset) -> Columns:
         """Columns of anything with ``feature_names`` and ``feature_types`` (a :class:`metalearn.Dataset`)."""
         names, types = dataset.feature_names, dataset.feature_types
-        cats = tuple(n for n, t in zip(names, types) if t in ("categorical", "text"))
+        cats = tuple(n for n, t in zip(names, types) if t == "categorical")
+        text = tuple(n for n, t in zip(names, types) if t == "text")
         nums = tuple(n for n, t in zip(names, types) if t not in ("categorical", "text"))
-        return cls(nums, cats)
+        return cls(nums, cats, text)
 
 
 @dataclass(frozen=True)

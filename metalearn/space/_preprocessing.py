@@ -25,6 +25,7 @@ from sklearn.preprocessing import (
 
 from metalearn.space._family import REGRESSION, BuildContext
 from metalearn.space._primitives import Categorical, Condition, Float, Int
+from metalearn.space._text import text_parts
 
 ONEHOT_MAX_CATEGORIES = 20
 ORDINAL_MAX_CATEGORIES = 250
@@ -106,7 +107,7 @@ def preprocessor(config: dict, context: BuildContext, scale: bool) -> ColumnTran
     if cats and cat_encoded_scaled:
         # ordinal/target codes feed distance- and gradient-based models: scale them too
         parts[0] = ("cat", Pipeline([("encode", parts[0][1]), ("scale", StandardScaler())]), cats)
-    return ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
+    return ColumnTransformer(parts + text_parts(context.columns), remainder="drop", verbose_feature_names_out=False)
 
 
 def reducer(config: dict, context: BuildContext):

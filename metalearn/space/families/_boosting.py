@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from metalearn.exceptions import InvalidConfigError
 from metalearn.space._preprocessing import ordinal_encoder
+from metalearn.space._text import TextFeatures
 from metalearn.utils import import_optional
 
 #: pip extra that installs each library
@@ -34,25 +35,29 @@ class NativeFrame(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    numeric, categorical : tuple of str
-        Column names of the input frame.
+    numeric, categorical, text : tuple of str
+        Column names of the input frame (text columns become TF-IDF features, see ``_text``).
     """
 
-    def __init__(self, numeric: tuple = (), categorical: tuple = ()) -> None:
+    def __init__(self, numeric: tuple = (), categorical: tuple = (), text: tuple = ()) -> None:
         self.numeric = numeric
         self.categorical = categorical
+        self.text = text
 
     def fit(self, X, y=None):
         """Learn the categories of each categorical column (rare ones grouped, see ``ordinal_encoder``)."""
         self.encoder_ = ordinal_encoder().fit(X[list(self.categorical)]) if self.categorical else None
         self.n_levels_ = ([len(c) for c in self.encoder_.categories_] if self.encoder_ is not None else [])
+        self.text_ = TextFeatures().fit(X[list(self.text)]) if self.text else None
         return self
 
     def transform(self, X) -> pd.DataFrame:
-        """The frame the boosting libraries read (columns ``n0..`` then ``c0..``)."""
+        """The frame the boosting libraries read (columns ``n0..``, ``t0..``, then ``c0..``)."""
         check_is_fitted(self, "n_levels_")
         parts = {f"n{i}": pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=float)
                  for i, c in enumerate(self.numeric)}
+        if self.text_ is not None:
+            parts.update({f"t{i}": col for i, col in enumerate(self.text_.transform(X[list(self.text)]).T)})
         if self.encoder_ is not None:
             codes = self.encoder_.transform(X[list(self.categorical)]).astype(int)
             for i, levels in enumerate(self.n_levels_):
@@ -163,6 +168,6 @@ def boosted_pipeline(library: str, params: dict, context):
     """``NativeFrame`` then the library's model, for a :class:`~metalearn.space.BuildContext`."""
     cls = BoostedClassifier if context.classification else BoostedRegressor
     return Pipeline([
-        ("prep", NativeFrame(context.columns.numeric, context.columns.categorical)),
+        ("prep", NativeFrame(context.columns.numeric, context.columns.categorical, context.columns.text)),
         ("model", cls(library, params, context.random_state)),
     ])

@@ -11,6 +11,7 @@ from metalearn.space._binning import QuantileBinner
 from metalearn.space._family import CLASSIFICATION, BuildContext, ModelFamily
 from metalearn.space._preprocessing import class_weight, ordinal_encoder
 from metalearn.space._primitives import Categorical, Float, Int
+from metalearn.space._text import text_parts
 
 
 class HistGradientBoosting(ModelFamily):
@@ -38,7 +39,8 @@ class HistGradientBoosting(ModelFamily):
         if nums:  # weighted binning is slow in scikit-learn 1.6-1.9: bin without weights first (see _binning)
             parts.append(("num", QuantileBinner(random_state=context.random_state) if weighted else "passthrough",
                           nums))
-        prep = ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
+        prep = ColumnTransformer(parts + text_parts(context.columns), remainder="drop",
+                                 verbose_feature_names_out=False)
         cls = HistGradientBoostingClassifier if context.classification else HistGradientBoostingRegressor
         kwargs = dict(
             learning_rate=config["learning_rate"], max_iter=config["max_iter"],
