@@ -383,7 +383,7 @@ class AutoStrategy(Strategy):
         """Rank the pool for a query scaled by :meth:`scale` with the chosen recipe."""
         mean, std = self.model_.predict_codes(query, self.model_.config_codes_)
         return combine(self.variant_, self.ctx_.norm, self.ctx_.distances(query), mean, std, self.global_mean_, k,
-                       getattr(self, "global_weights_", None))  # artifacts before session 9 lack it: uniform
+                       getattr(self, "global_weights_", None))  # older artifacts lack it: uniform
 
 
 def one_standard_error_choice(regret: np.ndarray) -> int:
