@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from metalearn.data._validation import check_target_fits
 from metalearn.evaluation import DEFAULT_MAX_ROWS
 from metalearn.exceptions import InvalidParameterError, InvalidTargetError, MetaLearnError
+from metalearn.kb import add_runs, check_user_kb
 from metalearn.optimize._warm import check_warm_start
 from metalearn.utils import check_positive
 
@@ -82,6 +83,8 @@ class _MetaLearnBase(BaseEstimator):
         start = time.perf_counter()
         self._check_params()
         dataset = self._dataset(X, y)
+        if update_kb is not None:
+            check_user_kb(update_kb)  # before the search, not after it
         cv = _effective_cv(dataset, self.cv, self.time_budget)
         budget = None
         if self.time_budget is not None:  # what loading left; optimize() counts the warm start, we the refit
@@ -103,8 +106,6 @@ class _MetaLearnBase(BaseEstimator):
         self.best_config_, self.best_score_, self.metric_ = result.best_config, result.best_score, result.metric
         self._refit(dataset, cv, start)
         if update_kb is not None:
-            from metalearn.kb._user import add_runs
-
             add_runs(self.history_, dataset, update_kb, metric=result.metric,
                      metafeatures=result.warm_start.metafeatures,
                      base=self.kb if isinstance(self.kb, (str, Path)) else None)
