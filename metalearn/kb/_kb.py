@@ -125,26 +125,40 @@ class KnowledgeBase:
 
     # -- matrices -----------------------------------------------------------
     def performance(self, task: str, metric: str | None = None, *, min_coverage: float = 0.0) -> pd.DataFrame:
-        """Mean CV score matrix: rows dataset ids, columns config ids; NaN where failed or missing.
+        """Mean CV score matrix: rows dataset ids, columns the task's pool config ids; NaN where failed or missing.
 
-        ``min_coverage`` drops datasets evaluated on fewer than that share of the task's configs.
+        ``min_coverage`` drops datasets evaluated on fewer than that share of
+        the pool (:meth:`pool_config_ids`). Configurations that only the user's
+        own searches tried are not columns: they were scored on one dataset
+        each, and counting them would make every dataset look sparse.
         """
         from metalearn.evaluation import DEFAULT_METRIC
 
         metric = metric or DEFAULT_METRIC[task]
         ids = self.datasets.loc[self.datasets["task"] == task, "id"]
-        runs = self.runs.loc[self.runs["dataset_id"].isin(ids) & (self.runs["metric"] == metric)]
+        pool = self.pool_config_ids(task)
+        runs = self.runs.loc[self.runs["dataset_id"].isin(ids) & (self.runs["metric"] == metric)
+                             & self.runs["config_id"].isin(pool)]
         scores = runs["mean_score"].where(runs["status"] == "ok")
         matrix = (runs.assign(score=scores)
                   .pivot_table(index="dataset_id", columns="config_id", values="score", aggfunc="mean",
                                dropna=False))
-        configs = self.configs.loc[self.configs["task"] == task, "id"]
-        matrix = matrix.reindex(columns=[c for c in configs if c in matrix.columns])
+        matrix = matrix.reindex(columns=[c for c in pool if c in matrix.columns])
         if min_coverage > 0 and len(matrix.columns):
             evaluated = runs.groupby("dataset_id")["config_id"].nunique()
-            keep = evaluated.index[evaluated >= min_coverage * len(configs)]
+            keep = evaluated.index[evaluated >= min_coverage * len(pool)]
             matrix = matrix.loc[matrix.index.isin(keep)]
         return matrix
+
+    def pool_config_ids(self, task: str) -> list[str]:
+        """The task's pool: configurations with runs from the KB's own sources (not only from user searches).
+
+        A KB with no such runs (built from the user's runs alone) counts every configuration.
+        """
+        task_configs = self.configs.loc[self.configs["task"] == task, "id"]
+        shared = set(self.runs.loc[self.runs["source"] != "user", "config_id"])
+        pool = [c for c in task_configs if c in shared]
+        return pool if pool else list(task_configs)
 
     def metafeature_matrix(self, task: str | None = None) -> pd.DataFrame:
         """Meta-features: rows dataset ids, columns feature names (NaN where undefined or unknown)."""

@@ -231,7 +231,7 @@ def copy_base(base: str | Path | None, target: Path) -> None:
 
 
 def remove_strays(path: Path) -> list[Path]:
-    """Delete temporary files and database generations the manifest does not name (the lock must be held)."""
+    """Delete temporary files and the databases a generation manifest no longer names (the lock must be held)."""
     keep = None
     if (path / MANIFEST_NAME).is_file():
         try:
@@ -241,7 +241,8 @@ def remove_strays(path: Path) -> list[Path]:
     removed = []
     for file in path.iterdir():
         stale_tmp = file.name.startswith(".") and file.name.endswith(".tmp")
-        old_generation = keep is not None and _GENERATION.match(file.name) and file.name != keep
+        replaced = file.name != keep and (_GENERATION.match(file.name) or file.name == DB_NAME)  # legacy: adopted
+        old_generation = keep is not None and _GENERATION.match(keep) and replaced
         if file.is_file() and (stale_tmp or old_generation):
             file.unlink()
             removed.append(file)
