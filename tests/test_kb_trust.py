@@ -264,3 +264,17 @@ def test_a_truncated_database_is_explained(copied):
 def test_write_manifest_lists_every_kb_file(copied):
     manifest = write_manifest(copied)
     assert set(manifest["sha256"]) == {"kb.sqlite", *ARTIFACT_FILES}
+
+
+def test_the_shipped_kb_is_package_data_and_metalearn_kb_overrides_it(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    from metalearn.kb import default_kb_path
+
+    monkeypatch.delenv("METALEARN_KB", raising=False)
+    shipped = default_kb_path()
+    assert shipped == Path(metalearn.__file__).resolve().parent / "kb_data"
+    assert {"kb.sqlite", "manifest.json", *ARTIFACT_FILES} <= {p.name for p in shipped.iterdir()}
+    assert not list(shipped.glob("*.joblib"))
+    monkeypatch.setenv("METALEARN_KB", str(tmp_path))
+    assert default_kb_path() == tmp_path
