@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from metalearn.exceptions import KnowledgeBaseError, KnowledgeBaseIntegrityError
-from metalearn.kb import ARTIFACT_FILES, KnowledgeBase, sha256_file, write_manifest
+from metalearn.kb import ARTIFACT_FILES, DB_NAME, KnowledgeBase, sha256_file, write_manifest
 from metalearn.recommend._artifact import (
     ARTIFACT_JSON,
     artifact_payload,
@@ -105,10 +105,8 @@ class Recommender:
         the KB's manifest (:func:`metalearn.kb.write_manifest` does).
         """
         strategies = {t: self.fitted(t)[1] for t in tasks}
-        kb_path = getattr(self.kb, "path", None)
-        db = kb_path / "kb.sqlite" if kb_path is not None and kb_path.is_dir() else kb_path
         header, arrays = artifact_payload(strategies, min_coverage=self.min_coverage, params=self.strategy_params,
-                                          kb_sha256=sha256_file(db) if db is not None and db.is_file() else None)
+                                          kb_sha256=_database_sha256(self.kb))
         return write_artifact(path, header, arrays)[0]
 
     @classmethod
@@ -178,6 +176,15 @@ def publish_recommender(kb_dir: str | Path) -> dict:
         for name in ARTIFACT_FILES:
             (kb_dir / name).unlink(missing_ok=True)
     return write_manifest(kb_dir)
+
+
+def _database_sha256(kb) -> str | None:
+    """The sha256 of the database a KB was read from (None when it was not read from a file)."""
+    manifest, path = getattr(kb, "manifest", None), getattr(kb, "path", None)
+    if manifest is not None:
+        return manifest["sha256"][manifest.get("database", DB_NAME)]
+    db = path / DB_NAME if path is not None and path.is_dir() else path
+    return sha256_file(db) if db is not None and db.is_file() else None
 
 
 def _assemble(dataset, ctx: TaskContext, ranking, nbrs: np.ndarray, dist: np.ndarray, metafeatures: dict,
