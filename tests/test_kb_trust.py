@@ -134,9 +134,13 @@ def _entry_points(kb_dir):
     yield lambda: metalearn.recommend(ds, k=2, kb=str(kb_dir))
     yield lambda: metalearn.recommend(ds, k=2, kb=KnowledgeBase.open(kb_dir, accept_modified=True))
     yield lambda: MetaLearnClassifier(n_trials=1, cv=2, kb=str(kb_dir), ensemble=False).fit(ds.X, ds.y)
-    yield lambda: add_runs(pd.DataFrame({"config": [metalearn.get_space(TASK).default("linear")], "score": [0.5],
-                                         "status": ["ok"]}), ds, kb_dir.parent / "user", metric="balanced_accuracy",
-                           metafeatures={}, base=kb_dir)
+    history = pd.DataFrame({"config": [metalearn.get_space(TASK).default("linear")], "score": [0.5],
+                            "status": ["ok"]})
+    yield lambda: add_runs(history, ds, kb_dir.parent / "user", metric="balanced_accuracy", metafeatures={},
+                           base=kb_dir)  # the hostile KB as the base of a new user KB
+    yield lambda: add_runs(history, ds, kb_dir, metric="balanced_accuracy", metafeatures={})  # as the user KB
+    yield lambda: MetaLearnClassifier(n_trials=1, cv=2, warm_start="defaults", ensemble=False).fit(
+        ds.X, ds.y, update_kb=kb_dir)
 
 
 @pytest.mark.parametrize("place", PLACES)
