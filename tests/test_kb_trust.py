@@ -282,3 +282,14 @@ def test_the_shipped_kb_is_package_data_and_metalearn_kb_overrides_it(monkeypatc
     assert not list(shipped.glob("*.joblib"))
     monkeypatch.setenv("METALEARN_KB", str(tmp_path))
     assert default_kb_path() == tmp_path
+
+
+def test_a_kb_configuration_outside_the_search_space_is_an_integrity_error(copied):
+    with sqlite3.connect(copied / "kb.sqlite") as conn:
+        cid, config = conn.execute("SELECT id, config FROM configs LIMIT 1").fetchone()
+        config = json.loads(config)
+        config["family"] = "os.system"
+        conn.execute("UPDATE configs SET config = ? WHERE id = ?", (json.dumps(config), cid))
+    relist(copied)
+    with pytest.raises(KnowledgeBaseIntegrityError, match=f"configuration {cid}"):
+        metalearn.recommend(synthetic_dataset("wide", 5), k=2, kb=KnowledgeBase.open(copied))
