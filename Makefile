@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 TORCH  := torch==2.13.0
 
-.PHONY: demo test test-slow test-all lint install install-dev bench-venv kb-info bench-defaults clean
+.PHONY: demo test test-slow test-all wheel-check lint install install-dev bench-venv kb-info bench-defaults clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("metalearn needs Python >= 3.10") if sys.version_info < (3, 10) else None'
@@ -31,6 +31,9 @@ test-slow: install-dev               ## long tests on all real datasets (CI runs
 	$(PY) -m pytest -q -m slow -p no:cacheprovider
 
 test-all: test test-slow
+
+wheel-check: install-dev             ## build the wheel, install it in a fresh venv elsewhere, run recommend/fit/kb info
+	.ci/wheel_check $(PY)
 
 lint: install-dev
 	$(VENV)/bin/ruff check metalearn tests scripts

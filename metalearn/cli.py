@@ -112,11 +112,13 @@ def _predict_parser(sub) -> None:
 
 
 def _kb_parser(sub) -> None:
-    p = sub.add_parser("kb", help="knowledge base: info, build")
+    p = sub.add_parser("kb", help="knowledge base: info, repair, build")
     kb_sub = p.add_subparsers(dest="kb_command", required=True)
     info = kb_sub.add_parser("info", help="datasets per task, configs, runs, failures, versions, build command")
     info.add_argument("--kb", help="KB directory or kb.sqlite (default: the shipped one)")
     info.add_argument("--json", action="store_true")
+    repair = kb_sub.add_parser("repair", help="bring a user KB interrupted mid-write back to its last whole state")
+    repair.add_argument("path", help="user KB directory or .sqlite file")
     build = kb_sub.add_parser("build", help="run the offline builder (same as scripts/build_knowledge_base.py)",
                               add_help=False)
     build.add_argument("builder_args", nargs=argparse.REMAINDER)
@@ -185,13 +187,17 @@ def format_table(rec) -> str:
 
 
 def cmd_kb(args: argparse.Namespace) -> int:
-    """``metalearn kb info|build``."""
+    """``metalearn kb info|repair|build``."""
     if args.kb_command == "build":
         from metalearn.kb._build_cli import main as build_main
 
         return build_main(args.builder_args)
-    from metalearn.kb import KnowledgeBase
+    from metalearn.kb import KnowledgeBase, repair_user_kb
 
+    if args.kb_command == "repair":
+        for line in repair_user_kb(args.path):
+            print(line)
+        return 0
     kb = KnowledgeBase.open(args.kb)
     summary = kb.summary()
     if args.json:

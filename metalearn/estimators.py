@@ -30,6 +30,7 @@ from metalearn.exceptions import (
     InvalidTargetError,
     TooFewSamplesPerClassError,
 )
+from metalearn.kb import add_runs, check_user_kb
 from metalearn.optimize._fallback import fallback_model
 from metalearn.optimize._warm import check_warm_start
 from metalearn.utils import check_positive
@@ -100,6 +101,8 @@ class _MetaLearnBase(BaseEstimator):
         self._check_params()
         self._fit_seed = self._resolve_seed()  # one seed per fit: the refit is the pipeline that was scored
         dataset = self._dataset(X, y, drop, column_types)
+        if update_kb is not None:
+            check_user_kb(update_kb)  # before the search, not after it
         cv = _effective_cv(dataset, self.cv, self.time_budget)
         budget = None
         if self.time_budget is not None:  # what loading left; optimize() counts the warm start, we the refit
@@ -120,9 +123,8 @@ class _MetaLearnBase(BaseEstimator):
                 self.best_config_, self.best_score_ = result.best_config, result.best_score
                 self._refit(dataset, cv, start)
         if update_kb is not None:
-            from metalearn.kb._user import add_runs
-
-            add_runs(self.history_, dataset, update_kb, metric=result.metric,
+            searched = self.history_.loc[self.history_["origin"] != "fallback"]  # the fallback was not scored
+            add_runs(searched, dataset, update_kb, metric=result.metric,
                      metafeatures=result.warm_start.metafeatures,
                      base=self.kb if isinstance(self.kb, (str, Path)) else None)
         return self

@@ -16,8 +16,8 @@ evaluates a variant of ours (e.g. ``ours_noise``) in its place.
 
 Usage::
 
-    python scripts/benchmark_anytime.py --kb knowledge_base --seeds 5 --cache .work/full.jsonl
-    python scripts/anytime_draws.py --kb knowledge_base --seeds 5 --cache .work/full.jsonl --draws 1000 --ceiling
+    python scripts/benchmark_anytime.py --kb metalearn/kb_data --seeds 5 --cache .work/full.jsonl
+    python scripts/anytime_draws.py --kb metalearn/kb_data --seeds 5 --cache .work/full.jsonl --draws 1000 --ceiling
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ second-order leak, to be kept in mind when reading the figures).
 
 Usage::
 
-    python scripts/anytime_select.py --kb knowledge_base --seeds 5 --cache .work/full.jsonl --draws 1000
+    python scripts/anytime_select.py --kb metalearn/kb_data --seeds 5 --cache .work/full.jsonl --draws 1000
 """
 
 from __future__ import annotations

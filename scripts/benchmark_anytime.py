@@ -23,10 +23,10 @@ Usage::
         --budget 60 --max-datasets 20
     # (the ablations of ours' defaults and ours_div3: commands in docs/optimizer.md and docs/benchmarks/anytime.md)
     # every held-out dataset (the default), then the same cached curves with each family counted once:
-    python scripts/benchmark_anytime.py --kb knowledge_base --seeds 5 --cache .work/full.jsonl
-    python scripts/benchmark_anytime.py --kb knowledge_base --seeds 5 --cache .work/full.jsonl --by-family
+    python scripts/benchmark_anytime.py --kb metalearn/kb_data --seeds 5 --cache .work/full.jsonl
+    python scripts/benchmark_anytime.py --kb metalearn/kb_data --seeds 5 --cache .work/full.jsonl --by-family
     # rerun only our method, the anchors' rows taken from an earlier run's printed output:
-    python scripts/benchmark_anytime.py --kb knowledge_base --data-dir ../shared/datasets/pmlb \\
+    python scripts/benchmark_anytime.py --kb metalearn/kb_data --data-dir ../shared/datasets/pmlb \\
         --live-methods metalearn --reuse-live earlier_live_output.txt
 """
 

@@ -24,12 +24,12 @@ folds achieves (see ``run_noise_floor``).
 
 Usage::
 
-    python scripts/benchmark_zero_shot.py --kb knowledge_base
-    python scripts/benchmark_zero_shot.py --kb knowledge_base --data-dir DIR --k 3
-    python scripts/benchmark_zero_shot.py --kb knowledge_base --timing
-    python scripts/benchmark_zero_shot.py --kb knowledge_base --noise-floor
+    python scripts/benchmark_zero_shot.py --kb metalearn/kb_data
+    python scripts/benchmark_zero_shot.py --kb metalearn/kb_data --data-dir DIR --k 3
+    python scripts/benchmark_zero_shot.py --kb metalearn/kb_data --timing
+    python scripts/benchmark_zero_shot.py --kb metalearn/kb_data --noise-floor
     # recompute auto alone (another feature-set rule), every other method read from an earlier run:
-    python scripts/benchmark_zero_shot.py --kb knowledge_base --methods ours:auto --reuse earlier.json \
+    python scripts/benchmark_zero_shot.py --kb metalearn/kb_data --methods ours:auto --reuse earlier.json \
         --auto-feature-choice one-se --out other.json
 """
 
@@ -332,7 +332,7 @@ def run_timing(kb_path: str, repeats: int = 5) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--kb", default="knowledge_base", help="KB directory or kb.sqlite")
+    ap.add_argument("--kb", default="metalearn/kb_data", help="KB directory or kb.sqlite")
     ap.add_argument("--task", choices=["classification", "regression"], action="append")
     ap.add_argument("--min-coverage", type=float, default=0.9)
     ap.add_argument("--out", type=Path, default=Path("benchmarks_out/zero_shot.json"))

@@ -9,7 +9,7 @@ Dense local runs on every PMLB dataset (resumable; rerun to continue)::
 
 Publish the build as the shipped KB (snapshot + manifest with checksums)::
 
-    python scripts/build_knowledge_base.py publish --from .work/kb.sqlite --to knowledge_base
+    python scripts/build_knowledge_base.py publish --from .work/kb.sqlite --to metalearn/kb_data
 """
 
 import sys

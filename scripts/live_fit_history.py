@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", help="PMLB dataset name")
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/datasets/pmlb"))
-    parser.add_argument("--kb", default="knowledge_base")
+    parser.add_argument("--kb", default="metalearn/kb_data")
     parser.add_argument("--budget", type=float, default=60.0)
     args = parser.parse_args(argv)
 

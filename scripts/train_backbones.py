@@ -1,7 +1,7 @@
 """Train few-shot backbones per task family and record their meta-test evidence in the backbone registry.
 
 For every (family, method) job this script trains the backbone on meta-train
-episodes, saves ``knowledge_base/backbones/<family>-<method>.pt``, evaluates each
+episodes, saves ``metalearn/kb_data/backbones/<family>-<method>.pt``, evaluates each
 adaptation recipe on meta-test episodes (mean and 95% CI) and writes
 ``registry.json``. It is resumable: finished jobs (checkpoint present with the
 recorded sha256, all results present) are skipped; a job whose checkpoint exists

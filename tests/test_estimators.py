@@ -65,7 +65,7 @@ def test_fit_with_update_kb_appends_runs_to_a_user_kb(tmp_path, mixed_frame):
     clf = MetaLearnClassifier(n_trials=2, cv=2, kb=str(base), warm_start=_cheap("classification"),
                               ensemble=False, random_state=0)
     clf.fit(X, y, update_kb=tmp_path / "mine")
-    kb = KnowledgeBase.open(tmp_path / "mine" / "kb.sqlite")
+    kb = KnowledgeBase.open(tmp_path / "mine")
     assert len(kb.runs) == 2 and set(kb.runs["source"]) == {"user"}
     assert kb.datasets["metafeatures"].iloc[0]
 

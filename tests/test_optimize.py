@@ -301,7 +301,7 @@ def test_user_kb_is_copy_on_write_and_visible_to_the_reader(tmp_path, iris, spac
     assert add_runs(history, iris, user, metric="balanced_accuracy", metafeatures={"NumberOfInstances": 150.0},
                     base=base) == 0
     assert base.read_bytes() == before
-    kb = KnowledgeBase.open(user / "kb.sqlite")
+    kb = KnowledgeBase.open(user)
     assert set(kb.runs["source"]) == {"user"} and len(kb.runs) == 2
     assert kb.metafeature_matrix("classification").iloc[0]["NumberOfInstances"] == 150.0
     perf = kb.performance("classification")

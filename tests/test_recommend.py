@@ -177,11 +177,12 @@ def test_recommender_reuses_fitted_strategies(kb):
 
 
 def test_recommender_artifact_roundtrip(kb, tmp_path):
-    path = Recommender(kb).save(tmp_path / "rec.joblib", tasks=(TASK,))
+    path = Recommender(kb).save(tmp_path / "rec.json", tasks=(TASK,))
+    assert path.with_suffix(".npz").is_file()
     loaded = Recommender.load(path, kb)
-    assert loaded._packed and not loaded._fitted  # a task is unpacked only when first used
+    assert loaded._stored and not loaded._fitted  # a task is restored only when first used
     a = metalearn.recommend(_dataset("tall", 3), k=3, kb=loaded)
-    assert set(loaded._fitted) == {TASK} and not loaded._packed
+    assert set(loaded._fitted) == {TASK} and not loaded._stored
     b = metalearn.recommend(_dataset("tall", 3), k=3, kb=kb)
     assert a.config_ids == b.config_ids
     assert a.rationale == b.rationale  # the unpacked strategy is the fitted one, recipe and meta-features included

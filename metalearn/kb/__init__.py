@@ -5,7 +5,8 @@ from metalearn.kb._kb import KnowledgeBase, default_kb_path
 from metalearn.kb._lcdb import LCDB_LEARNERS, import_lcdb
 from metalearn.kb._openml_mapping import map_setup
 from metalearn.kb._openml_source import OPENML_METRICS, RetryPolicy, import_openml
-from metalearn.kb._publish import snapshot, verify_manifest, write_manifest
+from metalearn.kb._publish import load_manifest, read_verified, snapshot, verify_manifest, write_manifest
+from metalearn.kb._repair import repair_user_kb
 from metalearn.kb._schema import SCHEMA_VERSION, ConfigRecord, DatasetRecord, RunRecord, config_key
 from metalearn.kb._sources import (
     DatasetSpec,
@@ -17,11 +18,19 @@ from metalearn.kb._sources import (
     is_synthetic,
     pmlb_specs,
 )
-from metalearn.kb._store import KBStore
-from metalearn.kb._user import add_runs, user_db_path
+from metalearn.kb._store import ARTIFACT_FILES, DB_NAME, MANIFEST_NAME, KBStore, sha256_file
+from metalearn.kb._user import add_runs, check_user_kb, user_db_path
 
 __all__ = [
+    "ARTIFACT_FILES",
+    "DB_NAME",
+    "MANIFEST_NAME",
+    "load_manifest",
+    "read_verified",
+    "sha256_file",
     "add_runs",
+    "check_user_kb",
+    "repair_user_kb",
     "user_db_path",
     "ConfigRecord",
     "DatasetRecord",

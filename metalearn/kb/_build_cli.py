@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from metalearn.kb._builder import Protocol, build_local
-from metalearn.kb._publish import snapshot, write_manifest
+from metalearn.kb._publish import snapshot
 from metalearn.kb._shards import export_shard, restore
 from metalearn.kb._sources import LEGACY_POOL_SIZE, PER_NEW_FAMILY, DatasetSpec, ReservedList, pmlb_specs
 
@@ -63,7 +63,8 @@ def _positive(kind: type, zero: bool = False):
 def _add_publish(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("publish", help="snapshot a build into a KB directory and write its manifest")
     p.add_argument("--from", dest="db", default=DEFAULT_WORK, help="SQLite file of a build")
-    p.add_argument("--to", dest="target", default="knowledge_base", help="KB directory (default knowledge_base)")
+    p.add_argument("--to", dest="target", default="metalearn/kb_data",
+                   help="KB directory (default metalearn/kb_data, the shipped KB)")
 
 
 def _add_tidy(sub: argparse._SubParsersAction) -> None:
@@ -235,24 +236,12 @@ def run_local(args: argparse.Namespace, command: str) -> int:
 
 def run_publish(db: str, target: str) -> int:
     """Snapshot the build, fit the recommender artifact on it, and write the manifest."""
-    from metalearn.exceptions import KnowledgeBaseError
-    from metalearn.kb._kb import KnowledgeBase
-    from metalearn.recommend import Recommender
-    from metalearn.recommend._recommender import ARTIFACT_NAME
+    from metalearn.recommend import publish_recommender
 
     snapshot(db, target)
-    (Path(target) / ARTIFACT_NAME).unlink(missing_ok=True)
-    write_manifest(target)
-    kb = KnowledgeBase.open(target)
-    tasks = tuple(t for t in ("classification", "regression") if t in set(kb.datasets["task"]))
-    try:
-        Recommender(kb).save(Path(target) / ARTIFACT_NAME, tasks=tasks)
-    except KnowledgeBaseError as exc:
-        print(f"no recommender artifact: {exc}", file=sys.stderr)
-    manifest = write_manifest(target)
+    manifest = publish_recommender(target)
     print(f"published {target}: {manifest['counts']}")
     return 0
-
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -12,21 +13,26 @@ import numpy as np
 import pandas as pd
 
 from metalearn.exceptions import InvalidParameterError, KnowledgeBaseError
+from metalearn.kb._lock import read_lock
 from metalearn.kb._publish import verify_manifest
 from metalearn.kb._schema import SCHEMA_VERSION
 from metalearn.kb._sources import normalise_name
-from metalearn.kb._store import DB_NAME, KBStore
+from metalearn.kb._store import DB_NAME, KBStore, damaged
 from metalearn.space import family_versions
 
 logger = logging.getLogger(__name__)
 
 
+#: The shipped knowledge base: package data of ``metalearn`` (``metalearn/kb_data/``), so a wheel carries it.
+SHIPPED_KB = Path(__file__).resolve().parents[1] / "kb_data"
+
+
 def default_kb_path() -> Path:
-    """Where the shipped KB lives: ``$METALEARN_KB`` or ``knowledge_base/`` beside the package."""
+    """Where the shipped KB lives: ``$METALEARN_KB`` or the package's ``metalearn/kb_data/``."""
     env = os.environ.get("METALEARN_KB")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "knowledge_base"
+    return SHIPPED_KB
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,43 +55,50 @@ class KnowledgeBase:
     runs: pd.DataFrame
     meta: dict = field(default_factory=dict)
     path: Path | None = None
+    #: The verified manifest of a KB directory (None for a bare file or when opened with ``accept_modified``).
+    manifest: dict | None = None
 
     @classmethod
-    def open(cls, path: str | Path | None = None, *, verify: bool = True) -> KnowledgeBase:
-        """Open a KB directory (``kb.sqlite`` + ``manifest.json``) or a bare ``kb.sqlite`` file.
+    def open(cls, path: str | Path | None = None, *, accept_modified: bool = False) -> KnowledgeBase:
+        """Open a KB directory (``manifest.json`` + the files it lists) or a bare ``kb.sqlite`` file, read-only.
+
+        Opening never creates or alters anything: the database is opened in
+        SQLite's read-only mode, and files that are empty, not SQLite, or
+        SQLite without the knowledge-base tables are refused.
 
         Parameters
         ----------
         path : path, optional
             Defaults to the shipped KB (:func:`default_kb_path`).
-        verify : bool
-            Check the manifest's checksums (directories only).
+        accept_modified : bool
+            Open a directory whose files no longer match their manifest's
+            checksums. This risks recommendations built on altered or corrupted
+            runs; the recommender artifact of such a KB is never read (it is
+            refitted). The manifest must still be well-formed and list every file.
 
         Raises
         ------
         KnowledgeBaseError
             Missing KB; :class:`~metalearn.exceptions.KnowledgeBaseIntegrityError` when a file does not
-            match its checksum; :class:`~metalearn.exceptions.KnowledgeBaseVersionError` for another
-            schema or search-space version.
+            match its checksum, is not listed, or is not a knowledge base;
+            :class:`~metalearn.exceptions.KnowledgeBaseVersionError` for another schema or search-space version.
         """
         path = Path(path) if path is not None else default_kb_path()
-        if path.is_dir():
-            if verify:
-                verify_manifest(path)
-            db = path / DB_NAME
-        else:
-            db = path
-        if not db.exists():
+        if not path.exists():
             raise KnowledgeBaseError(
                 f"no knowledge base at {path}; build one with scripts/build_knowledge_base.py "
                 "or set METALEARN_KB to a KB directory"
             )
-        with KBStore(db) as store:
-            store.check_versions(SCHEMA_VERSION)
-            meta = {k: _decode(v) for k, v in store.meta().items()}
-            datasets = store.table("datasets")
-            configs, runs = current_runs(store.table("configs"), store.table("runs"))
-        return cls(datasets=datasets, configs=configs, runs=runs, meta=meta, path=path)
+        with read_lock(path):
+            manifest = None
+            if path.is_dir():
+                manifest = verify_manifest(path, check_checksums=not accept_modified)
+                db = path / manifest.get("database", DB_NAME)
+            else:
+                db = path
+            meta, tables = _read(db)
+        return cls(datasets=tables["datasets"], configs=tables["configs"], runs=tables["runs"], meta=meta,
+                   path=path, manifest=None if accept_modified else manifest)
 
     # -- views --------------------------------------------------------------
     def exclude(self, names: list[str] | None = None, families: list[str] | None = None,
@@ -112,26 +125,40 @@ class KnowledgeBase:
 
     # -- matrices -----------------------------------------------------------
     def performance(self, task: str, metric: str | None = None, *, min_coverage: float = 0.0) -> pd.DataFrame:
-        """Mean CV score matrix: rows dataset ids, columns config ids; NaN where failed or missing.
+        """Mean CV score matrix: rows dataset ids, columns the task's pool config ids; NaN where failed or missing.
 
-        ``min_coverage`` drops datasets evaluated on fewer than that share of the task's configs.
+        ``min_coverage`` drops datasets evaluated on fewer than that share of
+        the pool (:meth:`pool_config_ids`). Configurations that only the user's
+        own searches tried are not columns: they were scored on one dataset
+        each, and counting them would make every dataset look sparse.
         """
         from metalearn.evaluation import DEFAULT_METRIC
 
         metric = metric or DEFAULT_METRIC[task]
         ids = self.datasets.loc[self.datasets["task"] == task, "id"]
-        runs = self.runs.loc[self.runs["dataset_id"].isin(ids) & (self.runs["metric"] == metric)]
+        pool = self.pool_config_ids(task)
+        runs = self.runs.loc[self.runs["dataset_id"].isin(ids) & (self.runs["metric"] == metric)
+                             & self.runs["config_id"].isin(pool)]
         scores = runs["mean_score"].where(runs["status"] == "ok")
         matrix = (runs.assign(score=scores)
                   .pivot_table(index="dataset_id", columns="config_id", values="score", aggfunc="mean",
                                dropna=False))
-        configs = self.configs.loc[self.configs["task"] == task, "id"]
-        matrix = matrix.reindex(columns=[c for c in configs if c in matrix.columns])
+        matrix = matrix.reindex(columns=[c for c in pool if c in matrix.columns])
         if min_coverage > 0 and len(matrix.columns):
             evaluated = runs.groupby("dataset_id")["config_id"].nunique()
-            keep = evaluated.index[evaluated >= min_coverage * len(configs)]
+            keep = evaluated.index[evaluated >= min_coverage * len(pool)]
             matrix = matrix.loc[matrix.index.isin(keep)]
         return matrix
+
+    def pool_config_ids(self, task: str) -> list[str]:
+        """The task's pool: configurations with runs from the KB's own sources (not only from user searches).
+
+        A KB with no such runs (built from the user's runs alone) counts every configuration.
+        """
+        task_configs = self.configs.loc[self.configs["task"] == task, "id"]
+        shared = set(self.runs.loc[self.runs["source"] != "user", "config_id"])
+        pool = [c for c in task_configs if c in shared]
+        return pool if pool else list(task_configs)
 
     def metafeature_matrix(self, task: str | None = None) -> pd.DataFrame:
         """Meta-features: rows dataset ids, columns feature names (NaN where undefined or unknown)."""
@@ -198,6 +225,19 @@ class KnowledgeBase:
             "reserved_exclusion": self.meta.get("reserved_exclusion"),
             "path": str(self.path) if self.path else None,
         }
+
+
+def _read(db: Path) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """Meta and tables of a database, through a read-only connection; damage becomes an integrity error."""
+    with KBStore(db, readonly=True) as store:
+        store.check_versions(SCHEMA_VERSION)
+        try:
+            meta = {k: _decode(v) for k, v in store.meta().items()}
+            tables = {t: store.table(t) for t in ("datasets", "configs", "runs")}
+            tables["configs"], tables["runs"] = current_runs(tables["configs"], tables["runs"])
+        except sqlite3.DatabaseError as exc:
+            raise damaged(db, f"cannot be read ({exc})") from None
+    return meta, tables
 
 
 def current_runs(configs: pd.DataFrame, runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

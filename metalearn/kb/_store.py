@@ -20,6 +20,16 @@ logger = logging.getLogger(__name__)
 
 DB_NAME = "kb.sqlite"
 MANIFEST_NAME = "manifest.json"
+#: The recommender artifact's files in a KB directory (written by ``metalearn.recommend``; JSON + arrays).
+ARTIFACT_FILES = ("recommender.json", "recommender.npz")
+#: Tables and the columns every reader relies on; a file lacking one is not a knowledge base.
+REQUIRED_COLUMNS = {
+    "meta": ("key", "value"),
+    "datasets": ("id", "name", "source", "task", "family", "metafeatures"),
+    "configs": ("id", "task", "family", "config", "space_version"),
+    "runs": ("dataset_id", "config_id", "metric", "fold_scores", "mean_score", "status", "source"),
+}
+_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def sha256_file(path: Path) -> str:
@@ -31,24 +41,85 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def damaged(path: Path, why: str) -> KnowledgeBaseIntegrityError:
+    """The error for a file that is incomplete or damaged, with the way out."""
+    return KnowledgeBaseIntegrityError(
+        f"{path} {why} (an interrupted write?): delete it or run `metalearn kb repair {path}`")
+
+
+def check_sqlite_file(path: Path) -> None:
+    """Refuse an empty or non-SQLite file before SQLite sees it (it would otherwise turn it into a database)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        raise KnowledgeBaseError(f"cannot read {path}: {exc}") from None
+    if not head:
+        raise damaged(path, "is empty, not a knowledge base")
+    if head != _SQLITE_HEADER:
+        raise damaged(path, "is not a SQLite file, so not a knowledge base")
+
+
+def check_tables(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse a SQLite file without the knowledge-base tables (a foreign database, or a dropped table)."""
+    try:
+        for table, columns in REQUIRED_COLUMNS.items():
+            found = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}  # noqa: S608 - fixed names
+            if not found:
+                raise KnowledgeBaseIntegrityError(
+                    f"{path} is a SQLite file but not a metalearn knowledge base (no {table!r} table); "
+                    "pass a KB directory or kb.sqlite written by metalearn")
+            lacking = [c for c in columns if c not in found]
+            if lacking:
+                raise KnowledgeBaseIntegrityError(f"{path}: table {table!r} lacks column(s) {lacking}; "
+                                                  "it is not a knowledge base this metalearn can read")
+    except sqlite3.DatabaseError as exc:
+        raise damaged(path, f"cannot be read ({exc})") from None
+
+
+def _no_tables(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0] == 0
+
+
 class KBStore:
     """Low-level access to one ``kb.sqlite`` file.
 
     Every write method commits, so an interrupted build keeps all finished
     evaluations. Use :class:`metalearn.kb.KnowledgeBase` for reading.
+
+    Parameters
+    ----------
+    path : path
+    create : bool
+        Create the file and its tables when it does not exist. An existing
+        file must already be a knowledge base: a foreign or empty file is
+        refused, never converted.
+    readonly : bool
+        Open through SQLite's read-only mode: nothing is created or altered.
     """
 
-    def __init__(self, path: str | Path, *, create: bool = False) -> None:
+    def __init__(self, path: str | Path, *, create: bool = False, readonly: bool = False) -> None:
         self.path = Path(path)
-        if not create and not self.path.exists():
+        exists = self.path.exists()
+        if not exists and (readonly or not create):
             raise KnowledgeBaseError(f"no knowledge base at {self.path}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if exists:
+            check_sqlite_file(self.path)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.conn = sqlite3.connect(str(self.path), timeout=60)
-            self.conn.executescript(SQL_SCHEMA)
+            if readonly:
+                self.conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=60)
+            else:
+                self.conn = sqlite3.connect(str(self.path), timeout=60)
+            fresh = not exists or (create and not readonly and _no_tables(self.conn))
+            if not fresh:
+                check_tables(self.conn, self.path)
+            if not readonly:  # idempotent: creates what is missing (an index), alters nothing that exists
+                self.conn.executescript(SQL_SCHEMA)
         except sqlite3.DatabaseError as exc:
-            raise KnowledgeBaseIntegrityError(f"{self.path} is not a readable knowledge base: {exc}") from None
-        if create and self.get_meta("schema_version") is None:
+            raise damaged(self.path, f"is not a readable knowledge base ({exc})") from None
+        if create and not readonly and self.get_meta("schema_version") is None:
             self.set_meta({"schema_version": SCHEMA_VERSION,
                            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")})
 
@@ -184,7 +255,10 @@ class KBStore:
         """A whole table as a DataFrame (JSON columns decoded)."""
         if name not in ("datasets", "configs", "runs", "meta"):
             raise KnowledgeBaseError(f"unknown table {name!r}")
-        frame = pd.read_sql_query(f"SELECT * FROM {name}", self.conn)  # noqa: S608 - name checked above
+        try:
+            frame = pd.read_sql_query(f"SELECT * FROM {name}", self.conn)  # noqa: S608 - name checked above
+        except (sqlite3.DatabaseError, pd.errors.DatabaseError) as exc:
+            raise damaged(self.path, f"cannot be read ({exc})") from None
         for col in ("metafeatures", "config", "fold_scores", "library_versions"):
             if col in frame.columns:
                 frame[col] = decode_json_column(frame[col].tolist())
@@ -204,7 +278,10 @@ def decode_json_column(values: list) -> list:
     """
     if not all(v is None or isinstance(v, str) for v in values):
         raise KnowledgeBaseError("a JSON column holds a value that is neither text nor NULL")
-    decoded = json.loads("[" + ",".join("null" if v is None else v for v in values) + "]")
+    try:
+        decoded = json.loads("[" + ",".join("null" if v is None else v for v in values) + "]")
+    except json.JSONDecodeError as exc:
+        raise KnowledgeBaseIntegrityError(f"a JSON column holds a value that is not JSON ({exc})") from None
     if len(decoded) != len(values):  # a malformed value such as '1, 2' would shift every later row
         raise KnowledgeBaseError(f"a JSON column of {len(values)} rows decoded to {len(decoded)} values: "
                                  "a stored value is not a single JSON value")

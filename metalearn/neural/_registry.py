@@ -1,4 +1,4 @@
-"""Backbone records and the registry file ``knowledge_base/backbones/registry.json``.
+"""Backbone records and the registry file ``metalearn/kb_data/backbones/registry.json``.
 
 Reading and matching records needs no torch; only :func:`load_backbone` and
 :func:`save_checkpoint` import it. Checkpoints are verified against their
@@ -40,9 +40,9 @@ __all__ = [
 
 
 def default_backbones_dir() -> Path:
-    """``$METALEARN_BACKBONES`` or the ``knowledge_base/backbones`` folder of the source tree."""
+    """``$METALEARN_BACKBONES`` or the ``backbones`` folder of the package's shipped KB (``metalearn/kb_data``)."""
     env = os.environ.get("METALEARN_BACKBONES")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "knowledge_base" / "backbones"
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "kb_data" / "backbones"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from metalearn.exceptions import InvalidParameterError, KnowledgeBaseError
+from metalearn.exceptions import InvalidParameterError, KnowledgeBaseError, KnowledgeBaseIntegrityError
 from metalearn.optimize._prior import Prior
 
 if TYPE_CHECKING:  # the recommender is imported only when warm_start="auto" needs it
@@ -105,6 +105,8 @@ def _recommended(dataset, space, defaults: list[dict], kb, random_state: int) ->
         recommender = get_recommender(kb)
         recommendation = recommender.recommend(dataset, metafeatures, k=RECOMMENDED)
         prior = recommender.prior(dataset.task, metafeatures)
+    except KnowledgeBaseIntegrityError:
+        raise  # tampering or damage is an error on every entry point, never a silent fallback
     except KnowledgeBaseError as exc:
         logger.warning("no usable knowledge base (%s); warm-starting from family defaults", exc)
         return WarmStart(defaults, metafeatures=metafeatures)

@@ -7,9 +7,10 @@ import time
 from pathlib import Path
 
 from metalearn.data import load_dataset
-from metalearn.exceptions import InvalidParameterError, KnowledgeBaseError
+from metalearn.exceptions import InvalidParameterError, KnowledgeBaseError, KnowledgeBaseIntegrityError
+from metalearn.kb import ARTIFACT_FILES, DB_NAME, KnowledgeBase, read_verified
 from metalearn.recommend._recommendation import Recommendation
-from metalearn.recommend._recommender import ARTIFACT_NAME, Recommender
+from metalearn.recommend._recommender import Recommender
 
 logger = logging.getLogger(__name__)
 
@@ -17,12 +18,12 @@ logger = logging.getLogger(__name__)
 def get_recommender(kb=None, strategy: str = "auto") -> Recommender:
     """A :class:`Recommender` for ``kb`` (None: the shipped KB; a path; a KnowledgeBase; a Recommender).
 
-    For the shipped KB (or any KB directory) with the default strategy, the
-    published artifact ``recommender.joblib`` is used when it matches this
-    scikit-learn and search-space version; otherwise strategies are fitted now.
+    For a KB directory with the default strategy, the published artifact
+    (``recommender.json`` + ``recommender.npz``) is used when its manifest
+    lists it: both files are checked against their sha256 and parsed as data.
+    An artifact of another format, search space or database is refitted
+    (with a warning); a malformed one raises ``KnowledgeBaseIntegrityError``.
     """
-    from metalearn.kb import KnowledgeBase
-
     if isinstance(kb, Recommender):
         return kb
     if isinstance(kb, KnowledgeBase):
@@ -30,12 +31,18 @@ def get_recommender(kb=None, strategy: str = "auto") -> Recommender:
     if kb is not None and not isinstance(kb, (str, Path)):
         raise InvalidParameterError(f"kb must be None, a path, a KnowledgeBase or a Recommender, not {kb!r}")
     base = KnowledgeBase.open(kb)
-    artifact = base.path / ARTIFACT_NAME if base.path is not None and base.path.is_dir() else None
-    if strategy == "auto" and artifact is not None and artifact.exists():
-        try:
-            return Recommender.load(artifact, base)
-        except KnowledgeBaseError as exc:
-            logger.warning("%s; fitting the recommender now instead", exc)
+    manifest = base.manifest
+    if strategy != "auto" or manifest is None or ARTIFACT_FILES[0] not in manifest["sha256"]:
+        return Recommender(base, strategy)
+    json_bytes, npz_bytes = (read_verified(base.path, name, manifest) for name in ARTIFACT_FILES)
+    database = manifest.get("database", DB_NAME)
+    try:
+        return Recommender.from_bytes(json_bytes, npz_bytes, base, str(base.path / ARTIFACT_FILES[0]),
+                                      kb_sha256=manifest["sha256"][database])
+    except KnowledgeBaseIntegrityError:
+        raise
+    except KnowledgeBaseError as exc:
+        logger.warning("%s; fitting the recommender now instead", exc)
     return Recommender(base, strategy)
 
 

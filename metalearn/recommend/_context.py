@@ -8,14 +8,25 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from metalearn.exceptions import KnowledgeBaseError
+from metalearn.exceptions import InvalidParameterError, KnowledgeBaseError, KnowledgeBaseIntegrityError
 from metalearn.metafeatures._scaling import MetaFeatureScaler, scaled_distances
+from metalearn.space import get_space
 from metalearn.utils import minmax_rows
 
 
 def normalise_scores(raw: np.ndarray) -> np.ndarray:
     """Per-row min-max scaling to [0, 1] over evaluated configs; failed/missing cells become 0."""
     return minmax_rows(raw, constant=1.0)
+
+
+def _valid_config(task: str, config_id: str, config: dict) -> dict:
+    """A KB configuration, checked against the search space (a KB's configs are data from a file)."""
+    try:
+        get_space(task).validate(dict(config))
+    except (InvalidParameterError, TypeError, ValueError, KeyError) as exc:
+        raise KnowledgeBaseIntegrityError(
+            f"configuration {config_id} of the knowledge base is not a valid {task} configuration: {exc}") from None
+    return config
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,7 +94,7 @@ class TaskContext:
         mf_frame = mf_frame.loc[ids]
         scaler = MetaFeatureScaler.fit(mf_frame, features)
         info = kb.datasets.set_index("id").loc[ids]
-        configs = tuple(kb.config_dict(c) for c in perf.columns)
+        configs = tuple(_valid_config(task, c, kb.config_dict(c)) for c in perf.columns)
         raw = perf.to_numpy(dtype=float)
         norm = normalise_scores(raw)
         user_rows = np.isin(np.asarray(ids), sparse.index)

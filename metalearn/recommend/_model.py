@@ -7,6 +7,7 @@ from sklearn.ensemble import ExtraTreesRegressor
 
 from metalearn.recommend._base import Ranking, Strategy
 from metalearn.recommend._context import TaskContext
+from metalearn.recommend._forest import ArrayForest
 from metalearn.space import get_space
 
 
@@ -16,7 +17,9 @@ class PerformanceModel(Strategy):
     Trained on every (KB dataset, pool config) cell; it ranks the whole pool
     for a new dataset and can score configurations outside the pool (the
     optimizer uses it as a transfer prior). Uncertainty is the spread of the
-    trees' predictions.
+    trees' predictions. The fitted trees are kept as arrays
+    (:class:`~metalearn.recommend._forest.ArrayForest`, attribute ``forest_``),
+    so a saved model is data and loads under any scikit-learn version.
 
     Parameters
     ----------
@@ -40,16 +43,35 @@ class PerformanceModel(Strategy):
         self.config_codes_ = self.space_.encode_many(list(ctx.configs))
         n_ds, n_cfg = ctx.norm.shape
         X = np.hstack([np.repeat(ctx.mf, n_cfg, axis=0), np.tile(self.config_codes_, (n_ds, 1))])
-        self.model_ = ExtraTreesRegressor(
+        model = ExtraTreesRegressor(
             n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf,
             max_features=self.max_features, random_state=self.random_state, n_jobs=1,
         ).fit(X, ctx.norm.ravel())
+        self.forest_ = ArrayForest.from_sklearn(model)
         return self
+
+    def params(self) -> dict:
+        """The constructor's parameters (stored with a saved model)."""
+        return {"n_estimators": self.n_estimators, "min_samples_leaf": self.min_samples_leaf,
+                "max_features": self.max_features, "random_state": self.random_state}
+
+    @classmethod
+    def from_forest(cls, ctx: TaskContext, forest: ArrayForest, params: dict) -> PerformanceModel:
+        """A model fitted on ``ctx`` earlier, rebuilt from its stored trees (see :meth:`params`)."""
+        model = cls(**params)
+        Strategy.fit(model, ctx)
+        model.space_ = get_space(ctx.task)
+        model.config_codes_ = model.space_.encode_many(list(ctx.configs))
+        if forest.n_features != ctx.mf.shape[1] + model.config_codes_.shape[1]:
+            raise ValueError(f"the stored trees read {forest.n_features} inputs, the context gives "
+                             f"{ctx.mf.shape[1] + model.config_codes_.shape[1]}")
+        model.forest_ = forest
+        return model
 
     def predict_codes(self, query: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and spread of the predicted normalised score of encoded configs on ``query``."""
         X = np.hstack([np.repeat(query[None, :], len(codes), axis=0), codes])
-        per_tree = np.stack([t.predict(X) for t in self.model_.estimators_])
+        per_tree = self.forest_.predict_per_tree(X)
         return per_tree.mean(axis=0), per_tree.std(axis=0)
 
     def predict_configs(self, query: np.ndarray, configs: list[dict]) -> tuple[np.ndarray, np.ndarray]:

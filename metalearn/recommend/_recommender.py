@@ -3,28 +3,32 @@
 from __future__ import annotations
 
 import logging
-import pickle
 import time
-import zlib
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import sklearn
 
-from metalearn.exceptions import KnowledgeBaseError
+from metalearn.exceptions import KnowledgeBaseError, KnowledgeBaseIntegrityError
+from metalearn.kb import ARTIFACT_FILES, DB_NAME, KnowledgeBase, sha256_file, write_manifest
+from metalearn.recommend._artifact import (
+    ARTIFACT_JSON,
+    artifact_payload,
+    check_compatible,
+    read_artifact,
+    restore_strategy,
+    write_artifact,
+)
 from metalearn.recommend._auto import make_strategy
 from metalearn.recommend._base import Strategy
 from metalearn.recommend._context import TaskContext
 from metalearn.recommend._prior import TransferPrior
 from metalearn.recommend._recommendation import Evidence, Neighbor, Recommendation
-from metalearn.space import SPACE_VERSION
 
 logger = logging.getLogger(__name__)
 
-ARTIFACT_NAME = "recommender.joblib"
-#: Bump whenever a pickled strategy's attributes change: older artifacts are then refitted.
-ARTIFACT_FORMAT = 5
+#: The artifact's JSON file in a KB directory (its arrays are ``recommender.npz`` beside it).
+ARTIFACT_NAME = ARTIFACT_JSON
 
 
 class Recommender:
@@ -48,12 +52,14 @@ class Recommender:
         self.min_coverage = min_coverage
         self.strategy_params = dict(strategy_params or {})
         self._fitted: dict[str, tuple[TaskContext, Strategy]] = {}
-        self._packed: dict[str, bytes] = {}  # tasks read from an artifact, unpickled on first use
+        self._stored: dict[str, object] = {}  # per task: the artifact's state, restored on first use
+        self._arrays: dict[str, np.ndarray] = {}
+        self._source = ""
 
     def fitted(self, task: str) -> tuple[TaskContext, Strategy]:
-        """The context and fitted strategy of ``task`` (fitted now if needed)."""
-        if task not in self._fitted and task in self._packed:
-            self._fitted[task] = pickle.loads(zlib.decompress(self._packed.pop(task)))  # noqa: S301 - our artifact
+        """The context and fitted strategy of ``task`` (restored from the artifact or fitted now)."""
+        if task not in self._fitted and task in self._stored:
+            self._restore(task)
         if task not in self._fitted:
             t0 = time.perf_counter()
             ctx = TaskContext.from_kb(self.kb, task, min_coverage=self.min_coverage)
@@ -92,40 +98,93 @@ class Recommender:
         return _with_timings(rec, {**(timings or {}), **extra}, getattr(self.kb, "path", None))
 
     def save(self, path: str | Path, tasks: tuple[str, ...] = ("classification", "regression")) -> Path:
-        """Fit every task and write the artifact (joblib) with the versions it depends on.
+        """Fit every task and write the artifact: ``path`` (JSON) and the ``.npz`` arrays beside it.
 
-        Each task is pickled and compressed on its own, so a user's first
-        ``recommend`` decompresses only the task it needs (decompression is
-        most of the artifact's load time).
+        Only the ``auto`` strategy is saved (the one the shipped KB uses). The
+        files are data (see :mod:`metalearn.recommend._artifact`); list both in
+        the KB's manifest (:func:`metalearn.kb.write_manifest` does).
         """
-        import joblib
-
-        packed = {t: zlib.compress(pickle.dumps(self.fitted(t), protocol=pickle.HIGHEST_PROTOCOL), 3) for t in tasks}
-        payload = {"format": ARTIFACT_FORMAT, "sklearn": sklearn.__version__, "space_version": SPACE_VERSION,
-                   "strategy": self.strategy,
-                   "min_coverage": self.min_coverage, "params": self.strategy_params, "packed": packed}
-        path = Path(path)
-        joblib.dump(payload, path)
-        return path
+        strategies = {t: self.fitted(t)[1] for t in tasks}
+        header, arrays = artifact_payload(strategies, min_coverage=self.min_coverage, params=self.strategy_params,
+                                          kb_sha256=_database_sha256(self.kb))
+        return write_artifact(path, header, arrays)[0]
 
     @classmethod
     def load(cls, path: str | Path, kb) -> Recommender:
-        """Read an artifact written by :meth:`save`; refuses one made with another sklearn/space version."""
-        import joblib
+        """Read an artifact written by :meth:`save` (JSON ``path`` and its ``.npz``), without verifying checksums.
 
+        :func:`metalearn.recommend.get_recommender` reads a KB directory's
+        artifact through its manifest instead.
+        """
+        path = Path(path)
         try:
-            payload = joblib.load(path)
-        except Exception as exc:  # noqa: BLE001 - any unpickling failure means "refit", reported as such
-            raise KnowledgeBaseError(f"{path} cannot be read here ({type(exc).__name__}: {exc})") from exc
-        found = (payload.get("format"), payload.get("sklearn"), payload.get("space_version"))
-        if found != (ARTIFACT_FORMAT, sklearn.__version__, SPACE_VERSION):
-            raise KnowledgeBaseError(
-                f"{path} was fitted as format/scikit-learn/space {found}; this metalearn needs "
-                f"{(ARTIFACT_FORMAT, sklearn.__version__, SPACE_VERSION)}"
-            )
-        rec = cls(kb, payload["strategy"], payload["min_coverage"], payload["params"])
-        rec._packed = dict(payload["packed"])
+            json_bytes, npz_bytes = path.read_bytes(), path.with_suffix(".npz").read_bytes()
+        except OSError as exc:
+            raise KnowledgeBaseError(f"cannot read the recommender artifact {path}: {exc}") from None
+        return cls.from_bytes(json_bytes, npz_bytes, kb, str(path))
+
+    @classmethod
+    def from_bytes(cls, json_bytes: bytes, npz_bytes: bytes, kb, source: str,
+                   kb_sha256: str | None = None) -> Recommender:
+        """A recommender whose tasks are restored from an artifact's bytes when first used.
+
+        Raises :class:`KnowledgeBaseIntegrityError` for a malformed artifact and
+        :class:`KnowledgeBaseError` for one of another format, search space or KB
+        (``kb_sha256``: the sha256 of the ``kb.sqlite`` it must have been fitted on).
+        """
+        header, arrays = read_artifact(json_bytes, npz_bytes, source)
+        check_compatible(header, source, kb_sha256)
+        min_coverage, params = header.get("min_coverage"), header.get("params")
+        if not isinstance(min_coverage, (int, float)) or not isinstance(params, dict):
+            raise KnowledgeBaseIntegrityError(f"{source} lacks a numeric min_coverage or a params object")
+        rec = cls(kb, "auto", float(min_coverage), params)
+        rec._stored, rec._arrays, rec._source = dict(header["tasks"]), arrays, source
         return rec
+
+    def _restore(self, task: str) -> None:
+        """Rebuild a task's strategy from the artifact; fit it instead (with a warning) if the KB differs."""
+        state = self._stored.pop(task)
+        ctx = TaskContext.from_kb(self.kb, task, min_coverage=self.min_coverage)
+        try:
+            strat = restore_strategy(ctx, state, self._arrays, self._source)
+        except KnowledgeBaseIntegrityError:
+            raise
+        except KnowledgeBaseError as exc:
+            logger.warning("%s; fitting the %s recommender now instead", exc, task)
+            return
+        self._fitted[task] = (ctx, strat)
+
+
+def publish_recommender(kb_dir: str | Path) -> dict:
+    """Fit the default recommender on a KB directory, write its artifact there, and rewrite the manifest.
+
+    The builder calls this after :func:`metalearn.kb.snapshot`. Stale artifact
+    files are removed first, so a KB on which nothing can be fitted is
+    published without an artifact (users then fit on first use). Returns the
+    new manifest.
+    """
+    kb_dir = Path(kb_dir)
+    for name in ARTIFACT_FILES:
+        (kb_dir / name).unlink(missing_ok=True)
+    write_manifest(kb_dir)
+    kb = KnowledgeBase.open(kb_dir)
+    tasks = tuple(t for t in ("classification", "regression") if t in set(kb.datasets["task"]))
+    try:
+        Recommender(kb).save(kb_dir / ARTIFACT_NAME, tasks=tasks)
+    except KnowledgeBaseError as exc:
+        logger.warning("no recommender artifact for %s: %s", kb_dir, exc)
+        for name in ARTIFACT_FILES:
+            (kb_dir / name).unlink(missing_ok=True)
+    return write_manifest(kb_dir)
+
+
+def _database_sha256(kb) -> str | None:
+    """The sha256 of the database a KB was read from (None when it was not read from a file)."""
+    manifest, path = getattr(kb, "manifest", None), getattr(kb, "path", None)
+    if manifest is not None:
+        return manifest["sha256"][manifest.get("database", DB_NAME)]
+    db = path / DB_NAME if path is not None and path.is_dir() else path
+    return sha256_file(db) if db is not None and db.is_file() else None
 
 
 def _assemble(dataset, ctx: TaskContext, ranking, nbrs: np.ndarray, dist: np.ndarray, metafeatures: dict,
