@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
+import sysconfig
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -105,10 +108,18 @@ def evaluate_chunk(spec: DatasetSpec, configs: list[tuple[str, dict]], protocol:
                        memory_limit_mb=protocol.memory_limit_mb, random_state=protocol.random_state,
                        max_rows=None, isolation="process", n_threads=protocol.n_threads)
         runs.append(RunRecord(dataset_id, cid, metric, res.fold_scores, res.mean_score, res.fit_time, res.status,
-                              "local", duration=res.duration, error=res.error[:2000], n_rows_used=res.n_rows,
+                              "local", duration=res.duration, error=portable(res.error)[:2000], n_rows_used=res.n_rows,
                               library_versions=LIBRARY_VERSIONS))
         _commit(sink, runs[-1:])
     return runs
+
+
+def portable(text: str) -> str:
+    """An error text without this machine's paths (the environment's and the working directory's)."""
+    for prefix, name in ((sysconfig.get_paths()["purelib"], "<site-packages>"), (sys.prefix, "<env>"),
+                         (os.getcwd(), "<cwd>")):
+        text = text.replace(prefix, name)
+    return text
 
 
 def _commit(sink: str | None, runs: list[RunRecord]) -> None:
