@@ -42,6 +42,13 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _memory_limit(text: str) -> int | str | None:
+    """An argparse type: ``auto``, ``none`` or a positive number of MB."""
+    if text in ("auto", "none"):
+        return None if text == "none" else text
+    return _at_least(1)(text)
+
+
 def _recommend_parser(sub) -> None:
     p = sub.add_parser("recommend", help="rank pipeline configurations to try first on a dataset",
                        description="Characterise the dataset, consult the knowledge base and print ranked "
@@ -70,6 +77,12 @@ def _optimize_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--drop", nargs="*", default=None)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--n-jobs", type=_at_least(1), default=1, help="trials evaluated at once (default 1)")
+    p.add_argument("--scheduler", help="evaluate the trials on Dask: a scheduler address (tcp://HOST:8786) or "
+                                       "local:N for a local cluster of N workers (needs metalearn[distributed])")
+    p.add_argument("--memory-limit-mb", type=_memory_limit, default="auto",
+                   help="memory cap of each evaluation in MB, or 'none' (default: 80%% of the machine's memory "
+                        "shared among the evaluations running at once, at least 4096)")
 
 
 def _kb_parser(sub) -> None:
@@ -181,7 +194,8 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     ds = metalearn.load_dataset(args.path, target=args.target, task=args.task, drop=args.drop)
     cls = MetaLearnClassifier if ds.task == "classification" else MetaLearnRegressor
     model = cls(time_budget=args.time_budget, n_trials=args.n_trials, metric=args.metric, cv=args.cv,
-                kb=args.kb, random_state=args.seed, verbose=0 if args.quiet else 1)
+                kb=args.kb, random_state=args.seed, verbose=0 if args.quiet else 1, n_jobs=args.n_jobs,
+                scheduler=args.scheduler, memory_limit_mb=args.memory_limit_mb)
     model.fit(ds.X, ds.y)
     best = model.history_.sort_values("score", ascending=False).iloc[0]
     if args.json:
