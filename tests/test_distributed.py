@@ -62,10 +62,13 @@ def _kills_knn(config: dict) -> TrialResult:
     return _score(config)
 
 
-def _hangs_on_knn(config: dict) -> TrialResult:
-    """Hold the worker for a while on knn configurations (longer than the test lets it)."""
+def _hangs_on_knn(config: dict, release: str) -> TrialResult:
+    """Hold the worker on knn configurations until the file ``release`` exists (or two minutes pass)."""
     if config["family"] == "knn":
-        time.sleep(20)
+        for _ in range(2400):
+            if Path(release).exists():
+                break
+            time.sleep(0.05)
     return _score(config)
 
 
@@ -164,12 +167,16 @@ def test_a_worker_killed_twice_makes_a_failed_trial(cluster, wine):
     cluster.client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker
 
 
-def test_a_trial_that_does_not_come_back_is_a_timeout(cluster, wine, monkeypatch):
-    monkeypatch.setattr(_runner, "REMOTE_GRACE", 0.5)
-    res = optimize(wine, n_trials=2, warm_start=_defaults("linear", "knn"), scheduler=cluster.client,
-                   evaluate_fn=_hangs_on_knn, trial_time_limit=1.0)
+def test_a_trial_that_does_not_come_back_is_a_timeout(cluster, wine, monkeypatch, tmp_path):
+    monkeypatch.setattr(_runner, "REMOTE_GRACE", 1.0)
+    release = tmp_path / "release"
+    try:
+        res = optimize(wine, n_trials=2, warm_start=_defaults("linear", "knn"), scheduler=cluster.client,
+                       evaluate_fn=functools.partial(_hangs_on_knn, release=str(release)), trial_time_limit=5.0)
+    finally:
+        release.touch()  # frees the worker that still holds the knn trial
     assert list(res.history["status"]) == ["ok", "timeout"]
-    assert "no result from the Dask cluster" in res.history["error"].iloc[1]
+    assert "no result from the Dask cluster 6 s after it was sent" in res.history["error"].iloc[1]
 
 
 def test_the_time_budget_bounds_remote_trials(cluster, wine, monkeypatch):
@@ -190,12 +197,15 @@ def test_the_time_budget_bounds_remote_trials(cluster, wine, monkeypatch):
     assert len(res.history) == 6
 
 
-def test_the_scattered_data_reaches_real_evaluations(cluster, wine):
-    res = optimize(wine, n_trials=2, cv=3, warm_start=_defaults("linear", "knn"), scheduler=cluster.client,
-                   random_state=0)
-    local = optimize(wine, n_trials=2, cv=3, warm_start=_defaults("linear", "knn"), random_state=0)
-    assert list(res.history["score"]) == list(local.history["score"])
-    assert set(res.history["status"]) == {"ok"}
+def test_the_cluster_finds_what_n_jobs_2_finds(cluster, wine):
+    # real cross-validation in the workers' evaluation processes, on the data scattered once
+    kwargs = dict(n_trials=6, cv=3, warm_start=_defaults("linear", "knn"), random_state=0)
+    remote = optimize(wine, scheduler=cluster.client, **kwargs)
+    local = optimize(wine, n_jobs=2, **kwargs)
+    assert list(remote.history["config_id"]) == list(local.history["config_id"])
+    assert list(remote.history["score"]) == list(local.history["score"])
+    assert remote.best_config == local.best_config and set(remote.history["status"]) == {"ok"}
+    assert set(remote.history["origin"]) > {"warm-start"}  # the optimizer's own suggestions too
 
 
 def test_the_estimators_take_a_scheduler(cluster):
