@@ -215,3 +215,15 @@ def test_the_estimators_take_a_scheduler(cluster):
     clf = metalearn.MetaLearnClassifier(n_trials=2, cv=3, warm_start="defaults", ensemble=False, random_state=0,
                                         scheduler=cluster.client).fit(X, y)
     assert len(clf.history_) == 2 and clf.score(X, y) > 0.9
+
+
+def test_the_probe_runs_on_a_worker_without_metalearn():
+    import subprocess
+
+    import cloudpickle
+
+    payload = cloudpickle.dumps(make_probe())
+    code = ("import sys, pickle; sys.modules['metalearn'] = None; "  # importing metalearn now fails
+            "print(pickle.loads(sys.stdin.buffer.read())()['metalearn'])")
+    out = subprocess.run([sys.executable, "-c", code], input=payload, capture_output=True, check=True).stdout
+    assert out.decode().startswith("missing (")

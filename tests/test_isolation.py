@@ -116,3 +116,30 @@ def test_default_memory_limit_is_a_share_of_the_machine():
 def test_bad_memory_limits_are_refused(cancer, bad):
     with pytest.raises(InvalidParameterError, match="memory_limit_mb"):
         optimize(cancer, n_trials=1, memory_limit_mb=bad)
+
+
+@pytest.mark.parametrize(("value", "words"), [("0", "must be at least 1, not 0"), ("lots", "expected an integer")])
+def test_the_cli_refuses_a_bad_memory_limit(value, words, capsys):
+    from metalearn.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["optimize", "x.csv", "--memory-limit-mb", value])
+    assert exc.value.code == 2 and words in capsys.readouterr().err
+
+
+def test_the_cli_passes_its_limits_and_scheduler_to_the_estimator(monkeypatch, tmp_path):
+    from metalearn import cli, estimators
+
+    seen = {}
+
+    def fake_fit(self, X, y):
+        seen.update(self.get_params())
+        raise MetaLearnError("stop here")
+
+    monkeypatch.setattr(estimators.MetaLearnClassifier, "fit", fake_fit)
+    csv = tmp_path / "d.csv"
+    ds = metalearn.load_dataset("sklearn:wine")
+    ds.X.assign(target=ds.y).to_csv(csv, index=False)
+    assert cli.main(["optimize", str(csv), "--memory-limit-mb", "none", "--n-jobs", "2",
+                     "--scheduler", "local:2"]) == 1
+    assert (seen["memory_limit_mb"], seen["n_jobs"], seen["scheduler"]) == (None, 2, "local:2")
