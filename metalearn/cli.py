@@ -69,6 +69,13 @@ def _column_options(p) -> None:
                    help="override a column's type: numeric, categorical, boolean, text, datetime or drop")
 
 
+def _memory_limit(text: str) -> int | str | None:
+    """An argparse type: ``auto``, ``none`` or a positive number of MB."""
+    if text in ("auto", "none"):
+        return None if text == "none" else text
+    return _at_least(1)(text)
+
+
 def _recommend_parser(sub) -> None:
     p = sub.add_parser("recommend", help="rank pipeline configurations to try first on a dataset",
                        description="Characterise the dataset, consult the knowledge base and print ranked "
@@ -98,6 +105,12 @@ def _optimize_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     _column_options(p)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--n-jobs", type=_at_least(1), default=1, help="trials evaluated at once (default 1)")
+    p.add_argument("--scheduler", help="evaluate the trials on Dask: a scheduler address (tcp://HOST:8786) or "
+                                       "local:N for a local cluster of N workers (needs metalearn[distributed])")
+    p.add_argument("--memory-limit-mb", type=_memory_limit, default="auto",
+                   help="memory cap of each evaluation in MB, or 'none' (default: 80%% of the machine's memory "
+                        "shared among the evaluations running at once, at least 4096)")
 
 
 def _predict_parser(sub) -> None:
@@ -273,7 +286,8 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     cls = MetaLearnClassifier if ds.task == "classification" else MetaLearnRegressor
     n_trials = 30 if args.n_trials is None and args.time_budget is None else args.n_trials
     model = cls(time_budget=args.time_budget, n_trials=n_trials, metric=args.metric, cv=args.cv,
-                kb=args.kb, random_state=args.seed, verbose=0 if args.quiet or args.json else 1)
+                kb=args.kb, random_state=args.seed, verbose=0 if args.quiet or args.json else 1, n_jobs=args.n_jobs,
+                scheduler=args.scheduler, memory_limit_mb=args.memory_limit_mb)
     model.fit(X, y, **options)
     best = model.history_.sort_values("score", ascending=False).iloc[0]
     elapsed = time.perf_counter() - start

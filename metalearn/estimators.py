@@ -54,7 +54,8 @@ class _MetaLearnBase(BaseEstimator):
     _task = "classification"
 
     def __init__(self, time_budget=None, n_trials=None, metric=None, cv="auto", n_jobs=1, kb=None,
-                 warm_start="auto", ensemble=True, random_state=None, verbose=0):
+                 warm_start="auto", ensemble=True, random_state=None, verbose=0, scheduler=None,
+                 memory_limit_mb="auto"):
         self.time_budget = time_budget
         self.n_trials = n_trials
         self.metric = metric
@@ -65,6 +66,8 @@ class _MetaLearnBase(BaseEstimator):
         self.ensemble = ensemble
         self.random_state = random_state
         self.verbose = verbose
+        self.scheduler = scheduler
+        self.memory_limit_mb = memory_limit_mb
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -110,7 +113,8 @@ class _MetaLearnBase(BaseEstimator):
         result = optimize(
             dataset, n_trials=self._n_trials(), time_budget=budget, metric=self.metric, cv=cv,
             n_jobs=self._n_jobs(), warm_start=self.warm_start, kb=self.kb, random_state=self._fit_seed,
-            verbose=self.verbose, reserve=None if self.time_budget is None else partial(
+            verbose=self.verbose, scheduler=self.scheduler, memory_limit_mb=self.memory_limit_mb,
+            reserve=None if self.time_budget is None else partial(
                 refit_reserve, total=float(self.time_budget), cv=cv, ensemble=bool(self.ensemble)),
         )
         self.recommendation_ = result.warm_start.recommendation
@@ -299,6 +303,15 @@ class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
         Resolved to one seed at the start of each ``fit``, used by the search and the refit alike.
     verbose : int
         ``>0`` shows a progress bar on a terminal.
+    scheduler : None, str or distributed.Client
+        Evaluate the trials on a Dask cluster: a scheduler address, a client
+        or ``"local:N"`` (see :func:`metalearn.optimize.optimize` and
+        ``docs/distributed.md``); meta-features and the refit stay local.
+    memory_limit_mb : "auto", int or None
+        Address-space cap of each evaluation process (``"auto"``: 80 % of the
+        machine's memory shared among the ``n_jobs`` evaluations, at least
+        4096 MB; None: no limit). Each evaluation also stops after 600 s
+        when no ``time_budget`` bounds it sooner.
 
     Attributes
     ----------

@@ -144,4 +144,8 @@ class OptionalDependencyError(MetaLearnError, ImportError):
     """An optional dependency needed for this feature is not installed."""
 
 
+class ClusterError(MetaLearnError):
+    """A Dask cluster cannot run evaluations: unreachable, no workers, or workers that do not match."""
+
+
 __all__ = [name for name in dir() if name.endswith("Error")]

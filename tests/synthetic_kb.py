@@ -11,8 +11,9 @@ import numpy as np
 
 import metalearn
 from metalearn.kb import KBStore, RunRecord, config_key
+from metalearn.kb._schema import config_row
 from metalearn.kb._sources import candidate_pool
-from metalearn.space import SPACE_VERSION
+from metalearn.space import family_versions
 
 TASK = "classification"
 
@@ -28,11 +29,11 @@ def synthetic_dataset(kind: str, seed: int):
 
 def build_synthetic_kb(path: Path) -> Path:
     """12 datasets in two kinds and 6 families; scores favour 'linear' on wide and 'hist_gradient_boosting' on tall."""
-    pool = candidate_pool(TASK, 21, random_state=0)
+    pool = candidate_pool(TASK, 21, random_state=0, per_family=0)
     rng = np.random.default_rng(0)
     with KBStore(path, create=True) as store:
-        store.set_meta({"space_version": SPACE_VERSION})
-        store.add_configs((config_key(TASK, c), TASK, c["family"], c, SPACE_VERSION) for c in pool)
+        store.record_family_versions(family_versions())
+        store.add_configs(config_row(TASK, c) for c in pool)
         for i in range(12):
             kind = "wide" if i % 2 else "tall"
             ds = synthetic_dataset(kind, i)

@@ -4,6 +4,12 @@ Processes come from a ``forkserver`` whose server pre-imports scikit-learn
 and metalearn once, so each call costs a fork (milliseconds), not an
 interpreter start, and children never inherit the caller's OpenMP threads
 (forking after an OpenMP region can deadlock GNU libgomp).
+
+Each child starts its own session (and so its own process group): whatever
+the evaluated code forks stays in that group, and the caller kills the whole
+group when the call ends or times out. A thread in the child watches a pipe
+whose other end only the caller holds; when the caller dies, even by
+SIGKILL, the pipe closes and the child kills its group.
 """
 
 from __future__ import annotations
@@ -11,7 +17,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing as mp
+import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -21,6 +30,11 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 PRELOAD = ["metalearn.evaluation._evaluate", "metalearn.evaluation._forkserver_init"]
+
+#: Share of the machine's physical memory that evaluations running at once may take together by default.
+MEMORY_SHARE = 0.8
+#: The default memory limit is never below this (an idle worker already maps about 1.7 GB of address space).
+MIN_MEMORY_LIMIT_MB = 4096
 
 
 @dataclass(frozen=True)
@@ -39,7 +53,35 @@ def _context() -> mp.context.BaseContext:
     return ctx
 
 
-def _child(conn, fn: Callable, args: tuple, memory_limit_mb: int | None) -> None:
+def default_memory_limit_mb(n_concurrent: int = 1) -> int:
+    """The default address-space limit of one evaluation, in MB.
+
+    :data:`MEMORY_SHARE` of this machine's physical memory divided among
+    ``n_concurrent`` evaluations, and at least :data:`MIN_MEMORY_LIMIT_MB`.
+    The limit caps address space (``RLIMIT_AS``), which exceeds resident
+    memory, so it stops runaway allocations rather than measuring use.
+
+    Examples
+    --------
+    >>> from metalearn.evaluation import default_memory_limit_mb
+    >>> default_memory_limit_mb(2) >= 4096
+    True
+    """
+    total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    return max(int(total_mb * MEMORY_SHARE / max(int(n_concurrent), 1)), MIN_MEMORY_LIMIT_MB)
+
+
+def _kill_group_when_closed(lifeline) -> None:
+    """Block until the caller's end of ``lifeline`` closes, then kill this process group."""
+    with contextlib.suppress(EOFError, OSError):  # the caller never sends: the pipe's end is the signal
+        lifeline.recv()
+    os.killpg(0, signal.SIGKILL)
+
+
+def _child(conn, lifeline, fn: Callable, args: tuple, memory_limit_mb: int | None) -> None:
+    if os.getpgid(0) != os.getpid():
+        os.setsid()  # a new session and process group, led by this process: the caller kills it as one
+    threading.Thread(target=_kill_group_when_closed, args=(lifeline,), daemon=True).start()
     try:
         if memory_limit_mb:
             import resource
@@ -80,9 +122,39 @@ def _without_main_module():
             main.__file__ = file
 
 
+def warm_up() -> float:
+    """Start this process's evaluation forkserver now (it pre-imports and warms up); returns the seconds it took.
+
+    Otherwise the first isolated evaluation pays for it; a Dask cluster runs
+    this on every worker at start-up so that the cost is counted there.
+    """
+    start = time.perf_counter()
+    outcome = run_isolated(os.getpid, ())
+    if outcome.status != "ok":
+        logger.warning("the evaluation forkserver did not start: %s", outcome.error)
+    return time.perf_counter() - start
+
+
+def _kill_group(proc) -> None:
+    """SIGKILL the process group ``proc`` leads (``proc`` alone when it has not made its group yet).
+
+    Called before ``proc`` is reaped, so its id cannot have been reused by another group.
+    """
+    if proc.pid is None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:  # the child was killed before its setsid(): no group, and nothing it forked
+        proc.kill()
+
+
 def run_isolated(fn: Callable, args: tuple, *, time_limit: float | None = None,
                  memory_limit_mb: int | None = None) -> IsolatedOutcome:
     """Call ``fn(*args)`` in a child process; never raises for the child's failures.
+
+    The child runs in its own session; when the call returns or times out,
+    the child and everything it forked (its process group) are killed, and
+    so they are when the caller dies.
 
     Parameters
     ----------
@@ -101,16 +173,18 @@ def run_isolated(fn: Callable, args: tuple, *, time_limit: float | None = None,
     """
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, fn, args, memory_limit_mb), daemon=True)
+    alive_r, alive_w = ctx.Pipe(duplex=False)  # the child watches alive_r; only this process holds alive_w
+    proc = ctx.Process(target=_child, args=(child, alive_r, fn, args, memory_limit_mb), daemon=True)
     start = time.perf_counter()
     try:
         with _without_main_module():
             proc.start()
     except OSError as exc:
-        parent.close()
-        child.close()
+        for end in (parent, child, alive_r, alive_w):
+            end.close()
         return IsolatedOutcome("failed", error=f"could not start a worker process: {exc}")
     child.close()
+    alive_r.close()
     try:
         ready = parent.poll(time_limit)
         if not ready:
@@ -119,12 +193,13 @@ def run_isolated(fn: Callable, args: tuple, *, time_limit: float | None = None,
         try:
             status, value, error = parent.recv()
         except EOFError:
+            _kill_group(proc)
             proc.join(5)
             return IsolatedOutcome("failed", error=f"worker process died (exit code {proc.exitcode})",
                                    duration=time.perf_counter() - start)
         return IsolatedOutcome(status, value, error, time.perf_counter() - start)
     finally:
-        if proc.is_alive():
-            proc.kill()
+        _kill_group(proc)
         proc.join(5)
         parent.close()
+        alive_w.close()

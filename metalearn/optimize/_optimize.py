@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import sys
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from functools import partial
 
 import pandas as pd
 
 from metalearn.evaluation import DEFAULT_MAX_ROWS
+from metalearn.evaluation._cluster import connect
 from metalearn.exceptions import InvalidParameterError
 from metalearn.optimize._base import Optimizer, SearchExhaustedError, equivalence_key
 from metalearn.optimize._bo import BayesianOptimizer
 from metalearn.optimize._prior import Prior
+from metalearn.optimize._runner import (
+    DEFAULT_TRIAL_TIME_LIMIT,
+    DaskTrials,
+    LocalTrials,
+    TrialSettings,
+    check_memory_limit,
+    evaluate_trial,
+)
 from metalearn.optimize._trial import Observation, Trial, TrialResult
 from metalearn.optimize._warm import WarmStart, check_warm_start, resolve_warm_start
 from metalearn.utils import check_positive
@@ -60,7 +70,9 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
              observations: list[Observation] | None = None, random_state: int | None = None,
              verbose: int = 0, isolation: str = "process", max_rows: int | None = DEFAULT_MAX_ROWS,
              evaluate_fn: Callable[[dict], TrialResult] | None = None,
-             reserve: Callable[[pd.DataFrame], float] | None = None) -> OptimizationResult:
+             reserve: Callable[[pd.DataFrame], float] | None = None, scheduler=None,
+             memory_limit_mb: int | str | None = "auto",
+             trial_time_limit: float | None = DEFAULT_TRIAL_TIME_LIMIT) -> OptimizationResult:
     """Search the pipeline space of ``dataset`` for the best configuration.
 
     Parameters
@@ -79,7 +91,8 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
     metric, cv, max_rows, isolation
         Passed to :func:`metalearn.evaluate`.
     n_jobs : int
-        Trials evaluated concurrently (batch ``ask(n_jobs)``).
+        Trials evaluated concurrently (batch ``ask(n_jobs)``); with a
+        ``scheduler``, 1 means one trial per worker thread of the cluster.
     warm_start : {"auto", "defaults", "none"}, None or list of dict
         Where the search starts, as in the estimators: ``"auto"`` tries the
         knowledge base's top recommendations first and gives the default
@@ -101,6 +114,22 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
         ``history so far -> seconds`` to leave unused at the end of
         ``time_budget`` (e.g. to refit what was found); re-evaluated after
         every trial, and running trials are cut before it.
+    scheduler : None, str or distributed.Client
+        Evaluate the trials on a Dask cluster: a scheduler address
+        (``"tcp://host:8786"``), a ``distributed.Client`` (left open) or
+        ``"local:N"`` (a local cluster of N single-threaded worker processes,
+        closed at the end). Needs ``metalearn[distributed]``; see
+        ``docs/distributed.md``. With a fixed ``random_state`` and
+        ``n_trials`` the result equals a local search with ``n_jobs`` equal
+        to the cluster's worker threads.
+    memory_limit_mb : "auto", int or None
+        Address-space cap of each evaluation (``isolation="process"``);
+        ``"auto"``: 80 % of the machine's memory shared among the concurrent
+        evaluations (on a Dask worker: its memory limit per thread), at least
+        4096 MB; None: no limit.
+    trial_time_limit : float or None
+        Seconds one evaluation may take (it is recorded as ``timeout`` after
+        that); under ``time_budget`` the smaller of this and what is left.
 
     Returns
     -------
@@ -118,45 +147,30 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
     ['warm-start', 'warm-start', 'warm-start', 'portfolio']
     """
     from metalearn.data import Dataset, load_dataset
-    from metalearn.evaluation import evaluate, get_metric
+    from metalearn.evaluation import get_metric
     from metalearn.space import get_space
 
-    if n_trials is None and time_budget is None:
-        raise InvalidParameterError("give n_trials or time_budget (or both); otherwise the search never stops")
-    check_positive("n_trials", n_trials, integer=True)
-    check_positive("time_budget", time_budget)
-    check_positive("n_jobs", n_jobs, integer=True)
-    if reserve is not None and not callable(reserve):
-        raise InvalidParameterError(f"reserve must be a callable (history -> seconds) or None, not {reserve!r}")
-    check_warm_start(warm_start)
+    _check_options(n_trials, time_budget, n_jobs, reserve, warm_start, memory_limit_mb, trial_time_limit, isolation)
     dataset = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, target=target, task=task)
     metric_name = get_metric(metric, dataset.task).name
-    space = get_space(dataset.task)
     seed = 0 if random_state is None else int(random_state)
     began = time.perf_counter()
-    start_from = resolve_warm_start(warm_start, dataset, kb, seed)
-    start = time.perf_counter()
-    # the warm start (meta-features, KB lookup) is part of the budget; the search keeps at least a second
-    budget = None if time_budget is None else max(time_budget - (start - began), min(time_budget, 1.0))
-    if optimizer is None:
-        optimizer = BayesianOptimizer(space, prior=start_from.prior if prior is None else prior,
-                                      random_state=random_state, key=equivalence_key(space, dataset))
-    if start_from.configs:
-        optimizer.enqueue(start_from.configs)
-    if observations:
-        optimizer.observe(observations)
-
-    kept = _Reserve(reserve)
-
-    def run(trial: Trial) -> TrialResult:
-        if evaluate_fn is not None:
-            return evaluate_fn(trial.config)
-        left = None if budget is None else max(budget - kept.seconds - (time.perf_counter() - start), 1.0)
-        res = evaluate(trial.config, dataset, cv=cv, metric=metric_name, time_limit=left, random_state=seed,
-                       max_rows=max_rows, isolation=isolation)
-        return TrialResult.from_evaluation(res)
-
-    rows = _loop(optimizer, run, n_trials, budget, n_jobs, start, verbose, kept)
+    with _runner(scheduler, dataset, max_rows, evaluate_fn, n_jobs, TrialSettings(
+            cv, metric_name, seed, isolation, memory_limit_mb, n_jobs)) as runner:
+        start_from = resolve_warm_start(warm_start, dataset, kb, seed)
+        start = time.perf_counter()
+        # the warm start (meta-features, KB lookup) is part of the budget; the search keeps at least a second
+        budget = None if time_budget is None else max(time_budget - (start - began), min(time_budget, 1.0))
+        if optimizer is None:
+            space = get_space(dataset.task)
+            optimizer = BayesianOptimizer(space, prior=start_from.prior if prior is None else prior,
+                                          random_state=random_state, key=equivalence_key(space, dataset))
+        if start_from.configs:
+            optimizer.enqueue(start_from.configs)
+        if observations:
+            optimizer.observe(observations)
+        rows = _loop(optimizer, runner, n_trials, budget, runner.slots, start, verbose, _Reserve(reserve),
+                     trial_time_limit)
     history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
     ok = history.loc[history["status"] == "ok"]
     best = ok.loc[ok["score"].idxmax()] if len(ok) else None
@@ -165,6 +179,46 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
         best_score=float("nan") if best is None else float(best["score"]),
         history=history, metric=metric_name, elapsed=time.perf_counter() - began, warm_start=start_from,
     )
+
+
+def _check_options(n_trials, time_budget, n_jobs, reserve, warm_start, memory_limit_mb, trial_time_limit,
+                   isolation) -> None:
+    if n_trials is None and time_budget is None:
+        raise InvalidParameterError("give n_trials or time_budget (or both); otherwise the search never stops")
+    check_positive("n_trials", n_trials, integer=True)
+    check_positive("time_budget", time_budget)
+    check_positive("n_jobs", n_jobs, integer=True)
+    check_positive("trial_time_limit", trial_time_limit)
+    check_memory_limit(memory_limit_mb)
+    if isolation not in ("process", "none"):
+        raise InvalidParameterError(f"isolation must be 'process' or 'none', not {isolation!r}")
+    if reserve is not None and not callable(reserve):
+        raise InvalidParameterError(f"reserve must be a callable (history -> seconds) or None, not {reserve!r}")
+    check_warm_start(warm_start)
+
+
+@contextlib.contextmanager
+def _runner(scheduler, dataset, max_rows: int | None, evaluate_fn, n_jobs: int,
+            settings: TrialSettings) -> Iterator[LocalTrials | DaskTrials]:
+    """Where the trials run; the data is subsampled once here, not per trial (and scattered once)."""
+    data = dataset.subsample(max_rows, settings.random_state) if max_rows and evaluate_fn is None else dataset
+    with contextlib.ExitStack() as stack:
+        if scheduler is None:
+            runner = LocalTrials(_local_evaluator(evaluate_fn, data, settings), n_jobs)
+        else:
+            processes = settings.isolation == "process" and evaluate_fn is None
+            cluster = stack.enter_context(connect(scheduler, processes=processes))
+            runner = DaskTrials(cluster, data, replace(settings, n_concurrent=1), evaluate_fn,
+                                slots=n_jobs if n_jobs > 1 else None)
+        stack.callback(runner.close)
+        yield runner
+
+
+def _local_evaluator(evaluate_fn, data, settings: TrialSettings) -> Callable[..., TrialResult]:
+    """``(config, time_limit) -> TrialResult`` in this process: ``evaluate_fn`` or cross-validation."""
+    if evaluate_fn is None:
+        return partial(evaluate_trial, data=data, settings=settings)
+    return lambda config, time_limit: evaluate_fn(config)
 
 
 class _Reserve:
@@ -181,14 +235,17 @@ class _Reserve:
             self.seconds = max(seconds, 0.0)
 
 
-def _loop(optimizer: Optimizer, run: Callable[[Trial], TrialResult], n_trials: int | None,
+def _loop(optimizer: Optimizer, runner: LocalTrials | DaskTrials, n_trials: int | None,
           time_budget: float | None, n_jobs: int, start: float, verbose: int,
-          reserve: _Reserve | None = None) -> list[tuple]:
-    """Ask/evaluate/tell until a budget is spent or the optimizer runs dry; one history row per trial."""
+          reserve: _Reserve | None = None, trial_time_limit: float | None = None) -> list[tuple]:
+    """Ask/evaluate/tell until a budget is spent or the optimizer runs dry; one history row per trial.
+
+    A batch of ``n_jobs`` trials is asked, evaluated by ``runner`` and told
+    in trial order once all of it is back.
+    """
     reserve = reserve or _Reserve(None)
     bar = _progress(n_trials, time_budget, verbose)
     rows: list[tuple] = []
-    pool = ThreadPoolExecutor(max_workers=n_jobs) if n_jobs > 1 else None
     try:
         while n_trials is None or len(rows) < n_trials:
             if time_budget is not None and time.perf_counter() - start >= time_budget - reserve.seconds:
@@ -199,7 +256,11 @@ def _loop(optimizer: Optimizer, run: Callable[[Trial], TrialResult], n_trials: i
             except SearchExhaustedError:
                 logger.info("search space exhausted after %d trials", len(rows))
                 break
-            results = list(pool.map(run, trials)) if pool is not None else [run(t) for t in trials]
+            limit = trial_time_limit
+            if time_budget is not None:  # a running trial is cut where the budget (less the reserve) ends
+                left = max(time_budget - reserve.seconds - (time.perf_counter() - start), 1.0)
+                limit = left if limit is None else min(limit, left)
+            results = runner.run(trials, limit)
             for trial, result in zip(trials, results):
                 optimizer.tell(trial, result)
                 rows.append(_row(trial, result))
@@ -210,8 +271,6 @@ def _loop(optimizer: Optimizer, run: Callable[[Trial], TrialResult], n_trials: i
                 if done:
                     bar.set_postfix(best=f"{max(done):.4f}")
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True)
         if bar is not None:
             bar.close()
     return rows

@@ -11,6 +11,7 @@ from typing import Any
 
 from metalearn.testing._estimators import (
     CrashingClassifier,
+    ForkingClassifier,
     MemoryHogClassifier,
     RaisingClassifier,
     SleepingClassifier,
@@ -27,6 +28,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "CrashingClassifier",
+    "ForkingClassifier",
     "MemoryHogClassifier",
     "OptimizerSuite",
     "RaisingClassifier",

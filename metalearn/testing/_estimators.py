@@ -50,3 +50,23 @@ class MemoryHogClassifier(SleepingClassifier):
         self.blob_ = np.ones(int(self.seconds * 1024**3 / 8))
         self.classes_ = np.unique(y)
         return self
+
+
+class ForkingClassifier(SleepingClassifier):
+    """Starts a long-lived ``sleep`` child in ``fit``, writes its pid to ``pid_file``, then sleeps ``seconds``.
+
+    Stands for estimators whose own workers would outlive a killed evaluation.
+    """
+
+    def __init__(self, seconds: float = 60.0, pid_file: str = "") -> None:
+        super().__init__(seconds=seconds)
+        self.pid_file = pid_file
+
+    def fit(self, X, y):
+        """Fork a grandchild that sleeps ten minutes, record its pid, then hang."""
+        import subprocess
+
+        child = subprocess.Popen(["sleep", "600"])
+        with open(self.pid_file, "w") as fh:
+            fh.write(str(child.pid))
+        return super().fit(X, y)

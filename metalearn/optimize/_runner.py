@@ -1,0 +1,163 @@
+"""Where trials run: in this process (serially or in threads) or on a Dask cluster, evaluated the same way.
+
+Both runners take a batch of trials and return their results in trial
+order, whatever order they finished in: the loop then tells them in that
+order, so the next ``ask`` never depends on which worker was faster.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+
+from metalearn.data import Dataset
+from metalearn.evaluation import default_memory_limit_mb, evaluate
+from metalearn.evaluation._cluster import RETRIES, Cluster, worker_memory_share_mb
+from metalearn.evaluation._isolation import MIN_MEMORY_LIMIT_MB
+from metalearn.exceptions import ClusterError, InvalidParameterError
+from metalearn.optimize._trial import Trial, TrialResult
+
+logger = logging.getLogger(__name__)
+
+#: Seconds one evaluation may take when no ``time_budget`` bounds it (``trial_time_limit``'s default).
+DEFAULT_TRIAL_TIME_LIMIT = 600.0
+#: Seconds past its time limit that a remote trial may take to come back before it is recorded as a timeout.
+REMOTE_GRACE = 60.0
+
+
+@dataclass(frozen=True)
+class TrialSettings:
+    """How every trial of a search is evaluated (shipped to the workers with each trial).
+
+    ``memory_limit_mb="auto"`` is resolved where the trial runs: a share of a
+    Dask worker's memory limit per thread, else of this machine's memory
+    divided among ``n_concurrent`` evaluations (:func:`default_memory_limit_mb`).
+    """
+
+    cv: int
+    metric: str
+    random_state: int
+    isolation: str = "process"
+    memory_limit_mb: int | str | None = "auto"
+    n_concurrent: int = 1
+
+    def memory_limit(self) -> int | None:
+        """The memory limit in MB for an evaluation running here."""
+        if self.memory_limit_mb != "auto":
+            return self.memory_limit_mb
+        share = worker_memory_share_mb()
+        return default_memory_limit_mb(self.n_concurrent) if share is None else max(share, MIN_MEMORY_LIMIT_MB)
+
+
+def check_memory_limit(value) -> None:
+    """Accept ``"auto"``, None (no limit) or a positive number of MB."""
+    if value is None or (isinstance(value, str) and value == "auto"):
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidParameterError(
+            f"memory_limit_mb must be 'auto', None (no limit) or a positive number of MB, not {value!r}")
+
+
+def evaluate_trial(config: dict, data: Dataset, settings: TrialSettings, time_limit: float | None) -> TrialResult:
+    """Cross-validate ``config`` on ``data`` (already subsampled) under ``settings``; runs locally or on a worker."""
+    res = evaluate(config, data, cv=settings.cv, metric=settings.metric, time_limit=time_limit,
+                   memory_limit_mb=settings.memory_limit(), random_state=settings.random_state, max_rows=None,
+                   isolation=settings.isolation)
+    return TrialResult.from_evaluation(res)
+
+
+class LocalTrials:
+    """Evaluate a batch in this process: serially, or in ``n_jobs`` threads (each evaluation is a process)."""
+
+    def __init__(self, evaluate_one: Callable[[dict, float | None], TrialResult], n_jobs: int) -> None:
+        self.slots = n_jobs
+        self._evaluate_one = evaluate_one
+        self._pool = ThreadPoolExecutor(max_workers=n_jobs) if n_jobs > 1 else None
+
+    def run(self, trials: list[Trial], time_limit: float | None) -> list[TrialResult]:
+        """The results of ``trials``, in their order."""
+        call = partial(self._evaluate_one, time_limit=time_limit)
+        configs = [t.config for t in trials]
+        return list(self._pool.map(call, configs)) if self._pool is not None else [call(c) for c in configs]
+
+    def close(self) -> None:
+        """Stop the threads."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+
+class DaskTrials:
+    """Evaluate a batch on a Dask cluster; the data is scattered to the workers once, when this is made.
+
+    ``slots`` trials are asked per batch (default: the cluster's worker threads).
+
+    A trial whose worker dies is rescheduled by Dask and, when its worker
+    dies again (``RETRIES``), recorded as failed. A trial that has not come
+    back :data:`REMOTE_GRACE` seconds after its time limit is cancelled and
+    recorded as a timeout.
+    """
+
+    def __init__(self, cluster: Cluster, data: Dataset, settings: TrialSettings,
+                 evaluate_fn: Callable[[dict], TrialResult] | None = None, slots: int | None = None) -> None:
+        import distributed
+
+        self._distributed = distributed
+        self.cluster, self.slots = cluster, slots or cluster.slots
+        self._settings, self._evaluate_fn = settings, evaluate_fn
+        self._prefix = f"metalearn-trial-{uuid.uuid4().hex[:8]}"
+        self._data = None if evaluate_fn is not None else cluster.client.scatter(data, broadcast=True, hash=False)
+
+    def run(self, trials: list[Trial], time_limit: float | None) -> list[TrialResult]:
+        """The results of ``trials``, in their order (collected as they finish)."""
+        client = self.cluster.client
+        futures = {}
+        for trial in trials:
+            key = f"{self._prefix}-{trial.number}"
+            if self._evaluate_fn is not None:
+                future = client.submit(self._evaluate_fn, trial.config, key=key, pure=False)
+            else:
+                future = client.submit(evaluate_trial, trial.config, self._data, self._settings, time_limit,
+                                       key=key, pure=False)
+            futures[future] = trial.number
+        results = self._collect(futures, time_limit)
+        return [results[t.number] for t in trials]
+
+    def _collect(self, futures: dict, time_limit: float | None) -> dict[int, TrialResult]:
+        wait = None if time_limit is None else time_limit + REMOTE_GRACE
+        results: dict[int, TrialResult] = {}
+        try:
+            for future in self._distributed.as_completed(list(futures), timeout=wait):
+                results[futures[future]] = self._result(future)
+        except TimeoutError:  # the trials still out are recorded as timeouts below
+            logger.warning("%d trial(s) did not come back from %s in %g s", len(futures) - len(results),
+                           self.cluster.address, wait)
+        for future, number in futures.items():
+            if number not in results:
+                future.cancel()
+                results[number] = TrialResult(
+                    float("nan"), status="timeout", duration=float(wait),
+                    error=f"no result from the Dask cluster {wait:g} s after it was sent (time limit "
+                          f"{time_limit:g} s + {REMOTE_GRACE:g} s)")
+        return results
+
+    def _result(self, future) -> TrialResult:
+        if future.status == "finished":
+            return future.result()
+        if future.status == "cancelled":
+            raise ClusterError(f"the Dask scheduler at {self.cluster.address} dropped the trials (cancelled): "
+                               "check that it and its workers are still running")
+        exc = future.exception()
+        if isinstance(exc, self._distributed.KilledWorker):
+            return TrialResult(float("nan"), status="failed",
+                               error=f"the Dask worker evaluating it died {RETRIES + 1} times (retried "
+                                     f"{RETRIES}x): {exc}")
+        raise exc
+
+    def close(self) -> None:
+        """Release the scattered data."""
+        if self._data is not None:
+            self._data.release()
