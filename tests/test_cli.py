@@ -112,3 +112,23 @@ def test_few_shot_recommend_and_predict(tmp_path, capsys):
     assert main(["few-shot", "predict", str(folder), str(query)]) == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith(str(query)) and line.split("\t")[1] in {"class0", "class1", "class2"}
+
+
+def test_few_shot_predict_reads_a_support_and_query_folder(tmp_path, capsys):
+    pytest.importorskip("PIL")
+    pytest.importorskip("torch")
+    from PIL import Image
+
+    user = tmp_path / "user"
+    _digit_folder(user / "support")
+    (user / "query").mkdir()
+    for c in range(3):  # the first drawing of each class, queried again: the answer is its class
+        Image.open(user / "support" / f"class{c}" / "0.png").save(user / "query" / f"q{c}.png")
+    assert main(["few-shot", "predict", str(user)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [ln.split("\t")[0] for ln in lines] == [str(user / "query" / f"q{c}.png") for c in range(3)]
+    assert all(ln.split("\t")[1] in {"class0", "class1", "class2"} for ln in lines)
+    assert main(["few-shot", "predict", str(user / "support"), str(user / "query")]) == 0  # a query folder
+    assert len(capsys.readouterr().out.strip().splitlines()) == 3
+    assert main(["few-shot", "predict", str(user / "support")]) == 1  # no queries anywhere: one clear line
+    assert "no query images" in capsys.readouterr().err
