@@ -12,6 +12,7 @@ Examples::
     nice -n 10 .venv/bin/python scripts/train_backbones.py --families sinusoid
     nice -n 10 .venv/bin/python scripts/train_backbones.py --families omniglot \
         --omniglot-root ../shared/datasets/omniglot --methods transfer
+    nice -n 10 .venv/bin/python scripts/train_backbones.py --families omniglot --methods protonet
     .venv/bin/python scripts/train_backbones.py --families digits --quick --out /tmp/backbones
 """
 
@@ -30,10 +31,12 @@ from tqdm import tqdm
 
 from metalearn.exceptions import KnowledgeBaseError
 from metalearn.neural import (
+    AugmentedFamily,
     BackboneRecord,
     BackboneRegistry,
     MetaTrainConfig,
     PretrainConfig,
+    ProtoNetConfig,
     RecipeResult,
     TaskFamily,
     build_model,
@@ -43,6 +46,7 @@ from metalearn.neural import (
     load_backbone,
     load_registry,
     meta_train_maml,
+    meta_train_protonet,
     meta_train_reptile,
     mlp_architecture,
     pretrain_classifier,
@@ -60,8 +64,8 @@ SETTINGS = {
 }
 N_QUERY = {"omniglot": 5, "digits": 5, "sinusoid": 100}
 METHODS = {
-    "omniglot": ["transfer", "maml", "fomaml", "reptile", "scratch"],
-    "digits": ["transfer", "fomaml", "reptile", "scratch"],
+    "omniglot": ["transfer", "protonet", "maml", "fomaml", "reptile", "scratch"],
+    "digits": ["transfer", "protonet", "fomaml", "reptile", "scratch"],
     "sinusoid": ["maml", "reptile", "transfer", "scratch"],
 }
 OPTIONAL_METHODS = {"omniglot": ["transfer_glyphs"]}  # only when named with --methods
@@ -91,9 +95,26 @@ def _meta_plan(family: str, method: str, scale: float) -> dict[str, Any]:
     return {"arch": conv4_architecture(shape, cfg.n_way, channels=32), "config": cfg, "recipes": recipes}
 
 
+def _protonet_plan(family: TaskFamily, scale: float) -> dict[str, Any]:
+    """Prototypical networks: supervised pre-training, then episodic prototypical training (Meta-Baseline).
+
+    Both stages see the same affine augmentation (``PretrainConfig.affine`` and
+    :class:`AugmentedFamily`); the recorded CPU time covers both.
+    """
+    images = family.name == "omniglot"
+    arch = conv4_architecture(family.input_shape, family.n_classes("train"), channels=64 if images else 32)
+    pretrain = PretrainConfig(epochs=max(1, int((15 if images else 30) * scale)), max_shift=2 if images else 0,
+                              affine=images)
+    cfg = ProtoNetConfig(n_way=30 if images else 5, k_shot=1, n_query=5 if images else 3,
+                         n_iterations=max(1, int((3000 if images else 500) * scale)), lr=2e-4)
+    return {"arch": arch, "config": cfg, "pretrain": pretrain, "recipes": [{"finetune": "centroid"}]}
+
+
 def plan_job(family: TaskFamily, method: str, scale: float) -> dict[str, Any]:
     """Architecture, training configuration and evaluated recipes of one (family, method) job."""
     name = family.name
+    if method == "protonet":
+        return _protonet_plan(family, scale)
     if method in ("maml", "fomaml", "reptile"):
         return _meta_plan(name, method, scale)
     if method == "scratch":  # the random initialisation is the backbone
@@ -127,6 +148,14 @@ def train(family: TaskFamily, method: str, plan: dict[str, Any], seed: int
     clock = _Clock()
     if cfg is None:  # train-from-scratch: the random initialisation is the backbone
         return model, 0, {"wall": 0.0, "cpu": 0.0}
+    if isinstance(cfg, ProtoNetConfig):
+        x, y = family.split_pool("train")  # type: ignore[attr-defined]
+        pretrain_classifier(model, x, y, plan["pretrain"], random_state=seed)
+        bar = tqdm(total=cfg.n_iterations, desc=f"{family.name}-{method}", mininterval=10)
+        episodic = AugmentedFamily(family) if plan["pretrain"].affine else family
+        meta_train_protonet(model, episodic, cfg, random_state=seed, callback=lambda i, v: bar.update(1))
+        bar.close()
+        return model, cfg.n_iterations, clock.seconds()
     if isinstance(cfg, MetaTrainConfig):
         bar = tqdm(total=cfg.n_iterations, desc=f"{family.name}-{method}", mininterval=10)
 
@@ -233,7 +262,8 @@ def run_job(family: TaskFamily, method: str, args: argparse.Namespace, registry:
             n_train, round(seconds["wall"], 1), checkpoint, sha, torch.__version__, (),
             notes=f"train_backbones.py seed={args.seed} scale={args.scale}",
             extra={"training_unit": "episodes" if n_way or method in ("maml", "fomaml", "reptile") else "minibatches",
-                   "config": repr(plan["config"]), "train_cpu_seconds": round(seconds["cpu"], 1)},
+                   "config": repr(plan["config"]), "train_cpu_seconds": round(seconds["cpu"], 1),
+                   **({"pretrain": repr(plan["pretrain"])} if "pretrain" in plan else {})},
         )  # fmt: skip
         registry = registry.with_record(record)
         write_registry(registry)
