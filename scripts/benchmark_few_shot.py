@@ -51,6 +51,11 @@ def _recipe_text(recipe: dict) -> str:
     return mode if mode == "centroid" else f"{mode} lr={recipe.get('inner_lr')} steps={recipe.get('steps')}"
 
 
+def _cpu_minutes(record) -> str:
+    cpu = record.extra.get("train_cpu_seconds")
+    return f"{cpu / 60:.1f} min" if cpu else ("–" if record.method == "scratch" else "not recorded")
+
+
 def family_table(registry: BackboneRegistry, family: str) -> str:
     """Markdown table: one row per (method, recipe), one column per recorded setting."""
     records = sorted((r for r in registry.records if r.family == family), key=lambda r: ORDER.index(r.method))
@@ -61,7 +66,7 @@ def family_table(registry: BackboneRegistry, family: str) -> str:
     heads = [f"{w}-way {k}-shot" if w else f"K={k}" for w, k in settings]
     unit = "accuracy %" if metric == "accuracy" else "MSE"
     lines = [
-        f"| method | recipe | {' | '.join(heads)} | meta-train wall time (1 CPU thread) |",
+        f"| method | recipe | {' | '.join(heads)} | meta-training CPU time (1 thread) |",
         "|" + "---|" * (len(heads) + 3),
     ]
     for record in records:
@@ -74,8 +79,7 @@ def family_table(registry: BackboneRegistry, family: str) -> str:
             for w, k in settings:
                 found = [r for r in record.results if r.recipe == recipe and (r.n_way, r.k_shot) == (w, k)]
                 cells.append(_cell(found[0].mean, found[0].ci95, metric) if found else "–")
-            wall = f"{record.train_seconds / 60:.1f} min" if record.train_seconds else "–"
-            lines.append(f"| {record.method} | {_recipe_text(recipe)} | {' | '.join(cells)} | {wall} |")
+            lines.append(f"| {record.method} | {_recipe_text(recipe)} | {' | '.join(cells)} | {_cpu_minutes(record)} |")
     n_eps = {res.n_episodes for r in records for res in r.results}
     lines.append(f"\n{family}: {unit} on meta-test episodes (n = {sorted(n_eps)}), mean ± 95% CI.")
     return "\n".join(lines)
@@ -152,11 +156,6 @@ def write_demo_runs(out: Path, omniglot_root: Path, n_runs: int = 20, seed: int 
         text = "".join(f"{name}/test/item{t:02d}.png {name}/training/class{c:02d}.png\n" for t, c in pairs)
         (out / name / "class_labels.txt").write_text(text)
     print(f"wrote {n_runs} {n_way}-way runs to {out} (alphabets {alphabets})")
-
-
-def _cpu_minutes(record) -> str:
-    cpu = record.extra.get("train_cpu_seconds")
-    return f"{cpu / 60:.1f} min" if cpu else ("–" if record.method == "scratch" else "not recorded")
 
 
 def score_runs(

@@ -65,7 +65,7 @@ SETTINGS = {
 N_QUERY = {"omniglot": 5, "digits": 5, "sinusoid": 100}
 METHODS = {
     "omniglot": ["transfer", "protonet", "maml", "fomaml", "reptile", "scratch"],
-    "digits": ["transfer", "protonet", "fomaml", "reptile", "scratch"],
+    "digits": ["transfer", "fomaml", "reptile", "scratch"],
     "sinusoid": ["maml", "reptile", "transfer", "scratch"],
 }
 OPTIONAL_METHODS = {"omniglot": ["transfer_glyphs"]}  # only when named with --methods
@@ -96,18 +96,17 @@ def _meta_plan(family: str, method: str, scale: float) -> dict[str, Any]:
 
 
 def _protonet_plan(family: TaskFamily, scale: float) -> dict[str, Any]:
-    """Prototypical networks: supervised pre-training, then episodic prototypical training (Meta-Baseline).
+    """Prototypical networks from the family's transfer backbone (Meta-Baseline), early-stopped on meta-val.
 
-    Both stages see the same affine augmentation (``PretrainConfig.affine`` and
-    :class:`AugmentedFamily`); the recorded CPU time covers both.
+    Episodic training starts from the ``<family>-transfer`` checkpoint of the
+    registry (its pre-training CPU time is added to this backbone's), sees affine
+    augmentation (:class:`AugmentedFamily`), and keeps the weights with the best
+    20-way 1-shot accuracy on meta-val episodes, scored every 100 episodes.
     """
-    images = family.name == "omniglot"
-    arch = conv4_architecture(family.input_shape, family.n_classes("train"), channels=64 if images else 32)
-    pretrain = PretrainConfig(epochs=max(1, int((15 if images else 30) * scale)), max_shift=2 if images else 0,
-                              affine=images)
-    cfg = ProtoNetConfig(n_way=30 if images else 5, k_shot=1, n_query=5 if images else 3,
-                         n_iterations=max(1, int((3000 if images else 500) * scale)), lr=2e-4)
-    return {"arch": arch, "config": cfg, "pretrain": pretrain, "recipes": [{"finetune": "centroid"}]}
+    arch = conv4_architecture(family.input_shape, family.n_classes("train"), channels=64)
+    cfg = ProtoNetConfig(n_way=30, k_shot=1, n_query=5, n_iterations=max(1, int(800 * scale)), lr=2e-4)
+    return {"arch": arch, "config": cfg, "init_from": f"{family.name}-transfer", "recipes": [{"finetune": "centroid"}],
+            "val_episodes": max(2, int(100 * scale))}
 
 
 def plan_job(family: TaskFamily, method: str, scale: float) -> dict[str, Any]:
@@ -149,13 +148,18 @@ def train(family: TaskFamily, method: str, plan: dict[str, Any], seed: int
     if cfg is None:  # train-from-scratch: the random initialisation is the backbone
         return model, 0, {"wall": 0.0, "cpu": 0.0}
     if isinstance(cfg, ProtoNetConfig):
-        x, y = family.split_pool("train")  # type: ignore[attr-defined]
-        pretrain_classifier(model, x, y, plan["pretrain"], random_state=seed)
+        model.load_state_dict(plan["init_model"].state_dict())
+
+        def validate(net: torch.nn.Module) -> float:
+            episodes = family.episodes("val", plan["val_episodes"], 20, 1, 5, random_state=seed + 7)
+            return score_recipe(net, episodes, {"finetune": "centroid"})[0]
+
         bar = tqdm(total=cfg.n_iterations, desc=f"{family.name}-{method}", mininterval=10)
-        episodic = AugmentedFamily(family) if plan["pretrain"].affine else family
-        meta_train_protonet(model, episodic, cfg, random_state=seed, callback=lambda i, v: bar.update(1))
+        meta_train_protonet(model, AugmentedFamily(family), cfg, random_state=seed,
+                            callback=lambda i, v: bar.update(1), validate=validate)
         bar.close()
-        return model, cfg.n_iterations, clock.seconds()
+        seconds = clock.seconds()
+        return model, cfg.n_iterations, {**seconds, "cpu": seconds["cpu"] + plan["init_cpu"]}
     if isinstance(cfg, MetaTrainConfig):
         bar = tqdm(total=cfg.n_iterations, desc=f"{family.name}-{method}", mininterval=10)
 
@@ -247,6 +251,10 @@ def run_job(family: TaskFamily, method: str, args: argparse.Namespace, registry:
     job_id = f"{family.name}-{method}"
     plan = plan_job(family, method, args.scale)
     record = None if args.force else _existing(registry, job_id, args.out)
+    if record is None and "init_from" in plan:  # start from another backbone of the registry
+        start = registry.get(plan["init_from"])
+        plan = {**plan, "init_model": load_backbone(start, root=args.out),
+                "init_cpu": float(start.extra.get("train_cpu_seconds", 0.0))}
     if record is None:
         print(f"[{job_id}] training {plan['arch']['name']} ({plan['config']})", flush=True)
         model, n_train, seconds = train(family, method, plan, args.seed)
@@ -263,7 +271,8 @@ def run_job(family: TaskFamily, method: str, args: argparse.Namespace, registry:
             notes=f"train_backbones.py seed={args.seed} scale={args.scale}",
             extra={"training_unit": "episodes" if n_way or method in ("maml", "fomaml", "reptile") else "minibatches",
                    "config": repr(plan["config"]), "train_cpu_seconds": round(seconds["cpu"], 1),
-                   **({"pretrain": repr(plan["pretrain"])} if "pretrain" in plan else {})},
+                   **({"init_from": plan["init_from"], "init_cpu_seconds": plan["init_cpu"]}
+                      if "init_from" in plan else {})},
         )  # fmt: skip
         registry = registry.with_record(record)
         write_registry(registry)

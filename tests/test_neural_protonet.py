@@ -77,3 +77,28 @@ def test_recommender_picks_protonet_only_when_its_evidence_wins(tmp_path, proto_
     )
     task = FewShotTask(np.zeros((20, 1, 28, 28), np.float32), np.arange(20))
     assert recommend_backbone(task, registry).backbone.id == winner
+
+
+def test_validation_keeps_the_best_scoring_weights():
+    family = digits_family()
+    config = ProtoNetConfig(n_way=5, k_shot=1, n_query=2, n_iterations=6, lr=1e-2)
+    arch = conv4_architecture((1, 8, 8), 5, channels=4)
+    calls = []
+
+    def first_is_best(net):  # the initial weights score best, so training must leave them in place
+        calls.append(1)
+        return -float(len(calls))
+
+    model = build_model(arch, seed=0)
+    meta_train_protonet(model, family, config, validate=first_is_best, validate_every=2)
+    assert len(calls) == 4  # before training and after episodes 2, 4, 6
+    initial = build_model(arch, seed=0).state_dict()
+    assert all(torch.equal(value, initial[name]) for name, value in model.state_dict().items())
+    calls.clear()
+
+    def last_is_best(net):
+        calls.append(1)
+        return float(len(calls))
+
+    meta_train_protonet(model, family, config, validate=last_is_best, validate_every=1)
+    assert len(calls) == 7 and not torch.equal(model.features[0].weight, build_model(arch, seed=0).features[0].weight)

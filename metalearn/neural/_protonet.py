@@ -70,16 +70,22 @@ def meta_train_protonet(
     config: ProtoNetConfig,
     random_state: int = 0,
     callback: Callable[[int, float], None] | None = None,
+    validate: Callable[[Backbone], float] | None = None,
+    validate_every: int = 100,
 ) -> list[float]:
     """Meta-train ``model``'s features in place on meta-train episodes of ``family``; returns the losses.
 
-    ``callback(iteration, loss)`` is called after each episode. The head is not trained.
+    ``callback(iteration, loss)`` is called after each episode. The head is not
+    trained. With ``validate`` (a score to maximise, e.g. accuracy on meta-val
+    episodes) the model is scored before training and every ``validate_every``
+    episodes, and the best-scoring weights are kept (early stopping on meta-val).
     """
     rng = np.random.default_rng(random_state)
     torch.manual_seed(random_state)
     params = list(model.features.parameters())
     optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, config.n_iterations))
+    best = (validate(model), {k: v.detach().clone() for k, v in model.state_dict().items()}) if validate else None
     model.train()
     losses = []
     for iteration in range(config.n_iterations):
@@ -99,5 +105,11 @@ def meta_train_protonet(
         losses.append(float(loss.detach()))
         if callback is not None:
             callback(iteration, losses[-1])
+        if best is not None and validate is not None and (iteration + 1) % validate_every == 0:
+            score = validate(model)
+            if score > best[0]:
+                best = (score, {k: v.detach().clone() for k, v in model.state_dict().items()})
+    if best is not None:
+        model.load_state_dict(best[1])
     model.eval()
     return losses
