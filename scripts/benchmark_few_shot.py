@@ -159,12 +159,13 @@ def write_demo_runs(out: Path, omniglot_root: Path, n_runs: int = 20, seed: int 
 
 
 def score_runs(
-    registry: BackboneRegistry, runs_dir: Path, verbose: bool = False
+    registry: BackboneRegistry, runs_dir: Path, verbose: bool = False, only: list[str] | None = None
 ) -> tuple[dict[str, np.ndarray], list[str]]:
     """Per-run accuracy of every image backbone (its best recorded recipe) and of the recommended choice.
 
     Returns ``{backbone id or "recommended": accuracies}``, all on the same runs,
-    and the distinct recommendations (``"id recipe"``).
+    and the distinct recommendations (``"id recipe"``). ``only`` limits the backbones scored
+    besides the recommended one.
     """
     scores: dict[str, list[float]] = {}
     recommended: list[str] = []
@@ -174,8 +175,8 @@ def score_runs(
         if f"{rec.backbone.id} {_recipe_text(rec.recipe)}" not in recommended:
             recommended.append(f"{rec.backbone.id} {_recipe_text(rec.recipe)}")
         chosen = [(rec.backbone, rec.recipe, "recommended")]
-        chosen += [(r, None, r.id) for r in registry.records if r.modality == "image"
-                   and tuple(r.input_shape) == task.input_shape and r.results]  # fmt: skip
+        chosen += [(r, None, r.id) for r in registry.records if r.modality == "image" and r.results
+                   and tuple(r.input_shape) == task.input_shape and (only is None or r.id in only)]  # fmt: skip
         for record, recipe, key in chosen:
             fitted = adapt(record, task.support_x, task.support_y, recipe)
             scores.setdefault(key, []).append(float(np.mean(fitted.predict(run.test_x) == run.test_y)))
@@ -184,9 +185,9 @@ def score_runs(
     return {key: np.asarray(values) for key, values in scores.items()}, recommended
 
 
-def runs_table(registry: BackboneRegistry, runs: dict[str, Path]) -> str:
+def runs_table(registry: BackboneRegistry, runs: dict[str, Path], only: list[str] | None = None) -> str:
     """Markdown table: accuracy (mean ± 95% CI over runs) per backbone and run set, with training CPU time."""
-    scored = {label: score_runs(registry, folder) for label, folder in runs.items()}
+    scored = {label: score_runs(registry, folder, only=only) for label, folder in runs.items()}
     by_set = {label: pair[0] for label, pair in scored.items()}
     keys = [k for k in next(iter(by_set.values())) if k != "recommended"]
     keys.sort(key=lambda k: ORDER.index(registry.get(k).method) if registry.get(k).method in ORDER else len(ORDER))
@@ -222,7 +223,7 @@ def held_out_runs(registry: BackboneRegistry, args: argparse.Namespace) -> str:
         if not folder.is_dir():
             write_demo_runs(folder, args.omniglot_root, n_runs=args.n_runs, seed=args.seed, n_way=n_way)
         runs[f"{n_way}-way 1-shot"] = folder
-    return runs_table(registry, runs)
+    return runs_table(registry, runs, only=args.backbones)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -238,6 +239,8 @@ def main(argv: list[str] | None = None) -> None:
                              "every method and the recommended one on them")
     parser.add_argument("--n-runs", type=int, default=200, help="runs per setting for --held-out-runs")
     parser.add_argument("--runs-out", type=Path, default=None, help="folder for --held-out-runs (default: a temp dir)")
+    parser.add_argument("--backbones", nargs="+", default=None,
+                        help="with --held-out-runs: score only these backbone ids (and the recommended one)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
