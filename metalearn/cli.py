@@ -22,7 +22,7 @@ from pathlib import Path
 
 from metalearn._version import __version__
 from metalearn.data import DataWarning
-from metalearn.exceptions import MetaLearnError, ModelFileError, OutputPathError
+from metalearn.exceptions import InvalidDatasetError, MetaLearnError, ModelFileError, OutputPathError
 
 #: exit code after a broken pipe (128 + SIGPIPE, as shells report a process killed by it)
 EXIT_BROKEN_PIPE = 141
@@ -145,8 +145,9 @@ def _few_shot_parser(sub) -> None:
     rec.add_argument("folder")
     rec.add_argument("--json", action="store_true")
     pred = fs.add_parser("predict", help="adapt the recommended backbone on a support folder, label query images")
-    pred.add_argument("support", help="folder with one sub-folder of images per class")
-    pred.add_argument("queries", nargs="+", help="image files to label")
+    pred.add_argument("support", help="folder with support/<class>/*.png and query/*.png, or one sub-folder of "
+                                      "images per class (then give the queries, or put them in its query/)")
+    pred.add_argument("queries", nargs="*", help="image files or folders to label (default: the folder's query/)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -371,11 +372,16 @@ def cmd_few_shot(args: argparse.Namespace) -> int:
 
     from metalearn.neural import adapt, read_image
 
-    model = adapt(rec.backbone, task.support_x, task.support_y, recipe=rec.recipe)
     labels = task.metadata.get("classes") or [str(i) for i in range(int(task.support_y.max()) + 1)]
-    images = np.stack([read_image(q) for q in args.queries]).astype(np.float32)
-    images = images[:, None] if images.ndim == 3 else images  # (n, 1, h, w)
-    for query, label in zip(args.queries, model.predict(images)):
+    if args.queries:
+        queries = _query_files(args.queries)
+        images = np.stack([read_image(q) for q in queries]).astype(np.float32)
+    else:
+        queries, images = task.metadata.get("query_files", []), task.query_x
+        if not queries:
+            raise InvalidDatasetError(f"no query images: put them in {args.support}/query/ or name them after it")
+    model = adapt(rec.backbone, task.support_x, task.support_y, recipe=rec.recipe)
+    for query, label in zip(queries, model.predict(images)):  # one call: Conv-4 uses the batch's statistics
         print(f"{query}\t{labels[int(label)]}")
     return 0
 
@@ -433,6 +439,17 @@ def _quiet_broken_pipe() -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     return EXIT_BROKEN_PIPE
+
+
+def _query_files(paths: list[str]) -> list[str]:
+    """Image files named on the command line, folders expanded to their files (sorted)."""
+    files: list[str] = []
+    for name in paths:
+        path = Path(name)
+        files += sorted(str(f) for f in path.iterdir() if f.is_file()) if path.is_dir() else [name]
+    if not files:
+        raise InvalidDatasetError(f"no query images in {' '.join(paths)}")
+    return files
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ Examples::
     nice -n 10 .venv/bin/python scripts/train_backbones.py --families sinusoid
     nice -n 10 .venv/bin/python scripts/train_backbones.py --families omniglot \
         --omniglot-root ../shared/datasets/omniglot --methods transfer
+    nice -n 10 .venv/bin/python scripts/train_backbones.py --families omniglot --methods protonet
     .venv/bin/python scripts/train_backbones.py --families digits --quick --out /tmp/backbones
 """
 
@@ -30,10 +31,12 @@ from tqdm import tqdm
 
 from metalearn.exceptions import KnowledgeBaseError
 from metalearn.neural import (
+    AugmentedFamily,
     BackboneRecord,
     BackboneRegistry,
     MetaTrainConfig,
     PretrainConfig,
+    ProtoNetConfig,
     RecipeResult,
     TaskFamily,
     build_model,
@@ -43,6 +46,7 @@ from metalearn.neural import (
     load_backbone,
     load_registry,
     meta_train_maml,
+    meta_train_protonet,
     meta_train_reptile,
     mlp_architecture,
     pretrain_classifier,
@@ -60,11 +64,11 @@ SETTINGS = {
 }
 N_QUERY = {"omniglot": 5, "digits": 5, "sinusoid": 100}
 METHODS = {
-    "omniglot": ["transfer", "maml", "fomaml", "reptile", "scratch"],
+    "omniglot": ["transfer", "protonet", "maml", "fomaml", "reptile", "scratch"],
     "digits": ["transfer", "fomaml", "reptile", "scratch"],
     "sinusoid": ["maml", "reptile", "transfer", "scratch"],
 }
-OPTIONAL_METHODS = {"omniglot": ["transfer_glyphs"]}  # only when named with --methods
+OPTIONAL_METHODS = {"omniglot": ["transfer_glyphs", "protonet_transfer"]}  # only when named with --methods
 SINE_RECIPES = [{"finetune": "all", "inner_lr": 0.01, "steps": 1}, {"finetune": "all", "inner_lr": 0.01, "steps": 10}]
 
 
@@ -91,9 +95,31 @@ def _meta_plan(family: str, method: str, scale: float) -> dict[str, Any]:
     return {"arch": conv4_architecture(shape, cfg.n_way, channels=32), "config": cfg, "recipes": recipes}
 
 
+def _protonet_plan(family: TaskFamily, method: str, scale: float) -> dict[str, Any]:
+    """Prototypical networks after supervised pre-training (the Meta-Baseline recipe).
+
+    ``protonet``: its own pre-training (as ``transfer``, with affine augmentation),
+    then 3,000 episodes of prototypical training on affine-augmented meta-train
+    episodes; the recorded CPU time covers both stages. ``protonet_transfer``
+    (optional): starts from the registry's ``<family>-transfer`` checkpoint (whose
+    recorded CPU time is added), trains at most 800 episodes and keeps the weights
+    with the best 20-way 1-shot accuracy on meta-val episodes, scored every 100.
+    """
+    arch = conv4_architecture(family.input_shape, family.n_classes("train"), channels=64)  # type: ignore[attr-defined]
+    if method == "protonet_transfer":
+        cfg = ProtoNetConfig(n_way=30, k_shot=1, n_query=5, n_iterations=max(1, int(800 * scale)), lr=2e-4)
+        return {"arch": arch, "config": cfg, "init_from": f"{family.name}-transfer",
+                "recipes": [{"finetune": "centroid"}], "val_episodes": max(2, int(100 * scale))}
+    pretrain = PretrainConfig(epochs=max(1, int(15 * scale)), max_shift=2, affine=True)
+    cfg = ProtoNetConfig(n_way=30, k_shot=1, n_query=5, n_iterations=max(1, int(3000 * scale)), lr=2e-4)
+    return {"arch": arch, "config": cfg, "pretrain": pretrain, "recipes": [{"finetune": "centroid"}]}
+
+
 def plan_job(family: TaskFamily, method: str, scale: float) -> dict[str, Any]:
     """Architecture, training configuration and evaluated recipes of one (family, method) job."""
     name = family.name
+    if method in ("protonet", "protonet_transfer"):
+        return _protonet_plan(family, method, scale)
     if method in ("maml", "fomaml", "reptile"):
         return _meta_plan(name, method, scale)
     if method == "scratch":  # the random initialisation is the backbone
@@ -127,6 +153,26 @@ def train(family: TaskFamily, method: str, plan: dict[str, Any], seed: int
     clock = _Clock()
     if cfg is None:  # train-from-scratch: the random initialisation is the backbone
         return model, 0, {"wall": 0.0, "cpu": 0.0}
+    if isinstance(cfg, ProtoNetConfig) and "pretrain" in plan:
+        x, y = family.split_pool("train")  # type: ignore[attr-defined]
+        pretrain_classifier(model, x, y, plan["pretrain"], random_state=seed)
+        bar = tqdm(total=cfg.n_iterations, desc=f"{family.name}-{method}", mininterval=10)
+        meta_train_protonet(model, AugmentedFamily(family), cfg, random_state=seed, callback=lambda i, v: bar.update(1))
+        bar.close()
+        return model, cfg.n_iterations, clock.seconds()
+    if isinstance(cfg, ProtoNetConfig):
+        model.load_state_dict(plan["init_model"].state_dict())
+
+        def validate(net: torch.nn.Module) -> float:
+            episodes = family.episodes("val", plan["val_episodes"], 20, 1, 5, random_state=seed + 7)
+            return score_recipe(net, episodes, {"finetune": "centroid"})[0]
+
+        bar = tqdm(total=cfg.n_iterations, desc=f"{family.name}-{method}", mininterval=10)
+        meta_train_protonet(model, AugmentedFamily(family), cfg, random_state=seed,
+                            callback=lambda i, v: bar.update(1), validate=validate)
+        bar.close()
+        seconds = clock.seconds()
+        return model, cfg.n_iterations, {**seconds, "cpu": seconds["cpu"] + plan["init_cpu"]}
     if isinstance(cfg, MetaTrainConfig):
         bar = tqdm(total=cfg.n_iterations, desc=f"{family.name}-{method}", mininterval=10)
 
@@ -218,6 +264,10 @@ def run_job(family: TaskFamily, method: str, args: argparse.Namespace, registry:
     job_id = f"{family.name}-{method}"
     plan = plan_job(family, method, args.scale)
     record = None if args.force else _existing(registry, job_id, args.out)
+    if record is None and "init_from" in plan:  # start from another backbone of the registry
+        start = registry.get(plan["init_from"])
+        plan = {**plan, "init_model": load_backbone(start, root=args.out),
+                "init_cpu": float(start.extra.get("train_cpu_seconds", 0.0))}
     if record is None:
         print(f"[{job_id}] training {plan['arch']['name']} ({plan['config']})", flush=True)
         model, n_train, seconds = train(family, method, plan, args.seed)
@@ -233,7 +283,10 @@ def run_job(family: TaskFamily, method: str, args: argparse.Namespace, registry:
             n_train, round(seconds["wall"], 1), checkpoint, sha, torch.__version__, (),
             notes=f"train_backbones.py seed={args.seed} scale={args.scale}",
             extra={"training_unit": "episodes" if n_way or method in ("maml", "fomaml", "reptile") else "minibatches",
-                   "config": repr(plan["config"]), "train_cpu_seconds": round(seconds["cpu"], 1)},
+                   "config": repr(plan["config"]), "train_cpu_seconds": round(seconds["cpu"], 1),
+                   **({"pretrain": repr(plan["pretrain"])} if "pretrain" in plan else {}),
+                   **({"init_from": plan["init_from"], "init_cpu_seconds": plan["init_cpu"]}
+                      if "init_from" in plan else {})},
         )  # fmt: skip
         registry = registry.with_record(record)
         write_registry(registry)

@@ -198,3 +198,23 @@ def test_broken_pipe_exits_quietly(tmp_path):
     proc = subprocess.run(f"{sys.executable} -c \"{code}\" | head -1", shell=True, capture_output=True, text=True,
                           executable="/bin/bash")
     assert proc.stdout == "line 0\n" and proc.stderr == ""
+
+
+def test_few_shot_predict_reads_a_support_and_query_folder(tmp_path, capsys):
+    pytest.importorskip("PIL")
+    pytest.importorskip("torch")
+    from PIL import Image
+
+    user = tmp_path / "user"
+    _digit_folder(user / "support")
+    (user / "query").mkdir()
+    for c in range(3):  # the first drawing of each class, queried again: the answer is its class
+        Image.open(user / "support" / f"class{c}" / "0.png").save(user / "query" / f"q{c}.png")
+    assert main(["few-shot", "predict", str(user)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [ln.split("\t")[0] for ln in lines] == [str(user / "query" / f"q{c}.png") for c in range(3)]
+    assert all(ln.split("\t")[1] in {"class0", "class1", "class2"} for ln in lines)
+    assert main(["few-shot", "predict", str(user / "support"), str(user / "query")]) == 0  # a query folder
+    assert len(capsys.readouterr().out.strip().splitlines()) == 3
+    assert main(["few-shot", "predict", str(user / "support")]) == 1  # no queries anywhere: one clear line
+    assert "no query images" in capsys.readouterr().err

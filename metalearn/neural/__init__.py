@@ -1,4 +1,4 @@
-"""Neural few-shot learning: task families, MAML / Reptile / transfer backbones, recommendation.
+"""Neural few-shot learning: task families, MAML / Reptile / transfer / prototypical backbones, recommendation.
 
 Importing this package does not import torch. The torch-free names
 (:class:`FewShotTask`, task families, the backbone registry and
@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from metalearn.neural._augment import AffineAugment, AugmentedFamily, random_affine
 from metalearn.neural._episodes import Episode, TaskFamily, mean_ci95
 from metalearn.neural._families import (
     OMNIGLOT_SPLITS,
@@ -46,6 +47,9 @@ _LAZY = {
     "meta_train_maml": "_maml",
     "meta_train_reptile": "_reptile",
     "reptile_step": "_reptile",
+    "ProtoNetConfig": "_protonet",
+    "meta_train_protonet": "_protonet",
+    "prototypical_loss": "_protonet",
     "PretrainConfig": "_transfer",
     "pretrain_classifier": "_transfer",
     "pretrain_regressor": "_transfer",
@@ -59,6 +63,8 @@ _LAZY = {
 
 __all__ = [
     "OMNIGLOT_SPLITS",
+    "AffineAugment",
+    "AugmentedFamily",
     "BackboneRecommendation",
     "BackboneRecord",
     "BackboneRegistry",
@@ -78,6 +84,7 @@ __all__ = [
     "load_runs",
     "mean_ci95",
     "omniglot_family",
+    "random_affine",
     "read_image",
     "recommend_backbone",
     "write_registry",

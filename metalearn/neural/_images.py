@@ -146,11 +146,64 @@ class OneShotRun:
     test_y: np.ndarray
 
 
+def _resolve_run_path(entry: str, root: Path, run_dir: Path, folder: str, labels_file: Path) -> Path:
+    """Resolve one ``class_labels.txt`` path, relative to the runs root or to the run folder (detected per file).
+
+    The path must name a file directly inside ``run_dir/folder``; anything else is refused.
+    """
+    rel = Path(entry)
+    parts = rel.parts
+    if rel.is_absolute() or ".." in parts or len(parts) not in (2, 3) or parts[-2] != folder:
+        raise CorruptFileError(
+            f"{labels_file}: {entry!r} is not a {folder}/ image of this run; each line must be "
+            f"'test/itemKK.png training/classMM.png' or '{run_dir.name}/test/itemKK.png "
+            f"{run_dir.name}/training/classMM.png' (Lake's layout)"
+        )
+    if len(parts) == 3 and parts[0] != run_dir.name:
+        raise CorruptFileError(
+            f"{labels_file}: {entry!r} names run {parts[0]!r}, but the file belongs to run {run_dir.name!r}"
+        )
+    path = (root / rel) if len(parts) == 3 else (run_dir / rel)
+    if not path.is_file():
+        raise DatasetNotFoundError(f"{labels_file}: image {entry!r} does not exist (looked for {path})")
+    return path
+
+
+def _read_run(root: Path, run_dir: Path, size: int) -> OneShotRun:
+    labels_file = run_dir / "class_labels.txt"
+    pairs = [ln.split() for ln in labels_file.read_text().splitlines() if ln.strip()]
+    if not pairs or any(len(p) != 2 for p in pairs):
+        raise CorruptFileError(
+            f"{labels_file}: each line must be two paths, 'test/itemKK.png training/classMM.png' "
+            f"(or with the run folder in front, '{run_dir.name}/test/itemKK.png {run_dir.name}/training/classMM.png')"
+        )
+    tests = [_resolve_run_path(te, root, run_dir, "test", labels_file) for te, _ in pairs]
+    trains = [_resolve_run_path(tr, root, run_dir, "training", labels_file) for _, tr in pairs]
+    train_files = sorted({p.name for p in trains} | {p.name for p in (run_dir / "training").iterdir() if p.is_file()})
+    index = {name: i for i, name in enumerate(train_files)}
+    train_x = np.stack([read_image(run_dir / "training" / f, size=size) for f in train_files])
+    test_x = np.stack([read_image(p, size=size) for p in tests])
+    test_y = np.asarray([index[p.name] for p in trains], dtype=np.int64)
+    return OneShotRun(run_dir.name, train_x, test_x, test_y)
+
+
 def load_runs(runs_dir: str | Path, size: int = 28) -> list[OneShotRun]:
     """Read one-shot runs in Lake's format: ``runNN/class_labels.txt``, ``runNN/training/``, ``runNN/test/``.
 
-    Each line of ``class_labels.txt`` is ``test/itemXX.png training/classYY.png``;
-    the training images (sorted by name) are the classes.
+    Each line of ``class_labels.txt`` pairs a test image with its training
+    image. Paths may be relative to the runs folder, as in Lake's published
+    runs (``run01/test/item01.png run01/training/class08.png``), or to the run
+    folder (``test/item01.png training/class08.png``); each path is read either
+    way. The training images (sorted by name) are the classes. ``runs_dir`` may
+    also be a single run folder.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        When there is no run, or a listed image is missing.
+    CorruptFileError
+        When a line is not two paths, or a path is not a ``test/`` or
+        ``training/`` image of its own run.
 
     Examples
     --------
@@ -159,18 +212,9 @@ def load_runs(runs_dir: str | Path, size: int = 28) -> list[OneShotRun]:
     (20, 1, 28, 28)
     """
     root = Path(runs_dir)
+    if (root / "class_labels.txt").is_file():
+        return [_read_run(root.parent, root, size)]
     run_dirs = sorted(p for p in root.glob("run*") if (p / "class_labels.txt").is_file())
     if not run_dirs:
-        raise DatasetNotFoundError(f"no runNN/class_labels.txt under {root}")
-    runs = []
-    for run_dir in run_dirs:
-        pairs = [ln.split() for ln in (run_dir / "class_labels.txt").read_text().splitlines() if ln.strip()]
-        if any(len(p) != 2 for p in pairs):
-            raise CorruptFileError(f"{run_dir / 'class_labels.txt'}: each line must be 'test/X.png training/Y.png'")
-        train_files = sorted({Path(tr).name for _, tr in pairs} | {p.name for p in (run_dir / "training").glob("*")})
-        index = {name: i for i, name in enumerate(train_files)}
-        train_x = np.stack([read_image(run_dir / "training" / f, size=size) for f in train_files])
-        test_x = np.stack([read_image(run_dir / te, size=size) for te, _ in pairs])
-        test_y = np.asarray([index[Path(tr).name] for _, tr in pairs], dtype=np.int64)
-        runs.append(OneShotRun(run_dir.name, train_x, test_x, test_y))
-    return runs
+        raise DatasetNotFoundError(f"no runNN/class_labels.txt under {root}; expected Lake's one-shot runs layout")
+    return [_read_run(root, run_dir, size) for run_dir in run_dirs]

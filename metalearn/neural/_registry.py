@@ -30,6 +30,7 @@ __all__ = [
     "BackboneRecord",
     "BackboneRegistry",
     "RecipeResult",
+    "checkpoint_path",
     "default_backbones_dir",
     "load_backbone",
     "load_registry",
@@ -140,6 +141,29 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def checkpoint_path(root: str | Path, checkpoint: str) -> Path:
+    """The checkpoint file ``root / checkpoint``, refused unless it lies inside ``root``.
+
+    Examples
+    --------
+    >>> checkpoint_path("/models", "a.pt").as_posix()
+    '/models/a.pt'
+    >>> checkpoint_path("/models", "../../etc/hostname")
+    Traceback (most recent call last):
+    ...
+    metalearn.exceptions.KnowledgeBaseIntegrityError: backbone checkpoint '../../etc/hostname' lies outside ...
+    """
+    folder = Path(root)
+    path = folder / checkpoint
+    inside = folder.resolve()
+    if Path(checkpoint).is_absolute() or not path.resolve().is_relative_to(inside) or path.resolve() == inside:
+        raise KnowledgeBaseIntegrityError(
+            f"backbone checkpoint {checkpoint!r} lies outside the registry folder {folder}; "
+            "a checkpoint path must be a file name inside that folder"
+        )
+    return path
+
+
 def _verify(path: Path, expected: str) -> None:
     if not path.is_file():
         raise KnowledgeBaseIntegrityError(
@@ -173,9 +197,10 @@ def load_registry(path: str | Path | None = None, verify: bool = True) -> Backbo
             "rebuild it with scripts/train_backbones.py"
         )
     records = tuple(BackboneRecord.from_dict(r, root=file.parent) for r in data["backbones"])
-    if verify:
-        for record in records:
-            _verify(file.parent / record.checkpoint, record.sha256)
+    for record in records:
+        path = checkpoint_path(file.parent, record.checkpoint)
+        if verify:
+            _verify(path, record.sha256)
     return BackboneRegistry(
         file.parent, records, SCHEMA_VERSION, data.get("torch_version", ""), data.get("created", "")
     )
@@ -221,13 +246,13 @@ def load_backbone(record: BackboneRecord, root: str | Path | None = None) -> Any
     Raises
     ------
     KnowledgeBaseIntegrityError
-        When the file is missing or its sha256 differs from the record.
+        When the file is missing, lies outside its folder, or its sha256 differs from the record.
     """
     torch = import_optional("torch", extra="neural")
     from metalearn.neural._models import build_model
 
     folder = root if root is not None else (record.root or default_backbones_dir())
-    file = Path(folder) / record.checkpoint
+    file = checkpoint_path(folder, record.checkpoint)
     _verify(file, record.sha256)
     payload = torch.load(file, map_location="cpu", weights_only=True)
     model = build_model(payload["architecture"], seed=None)

@@ -131,12 +131,16 @@ class FewShotTask:
 
     @classmethod
     def from_image_folder(cls, path: str | Path, size: int = 28, invert: bool = True) -> FewShotTask:
-        """Build a task from ``path/<class name>/<image>`` (support) and optional ``path/query/*``.
+        """Build a task from a folder of images, one sub-folder per class, and optional query images.
 
-        Images are converted to grayscale, resized to ``size`` x ``size`` and
-        scaled to ``[0, 1]``; with ``invert`` dark ink on a light page becomes 1.
-        Class names are sorted; their order gives the labels (kept in
-        ``metadata["classes"]``).
+        Two layouts are read: ``path/support/<class name>/<image>`` with the
+        unlabelled images in ``path/query/``, or ``path/<class name>/<image>``
+        with an optional ``path/query/`` (a folder named ``query`` is never a
+        class). Images are converted to grayscale, resized to ``size`` x
+        ``size`` and scaled to ``[0, 1]``; with ``invert`` dark ink on a light
+        page becomes 1. Class names are sorted; their order gives the labels
+        (kept in ``metadata["classes"]``), and ``metadata["query_files"]``
+        lists the query images in the order of ``query_x``.
 
         Examples
         --------
@@ -146,8 +150,9 @@ class FewShotTask:
 
         root = Path(path)
         if not root.is_dir():
-            raise InvalidDatasetError(f"{root} is not a folder of class sub-folders")
-        class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and p.name != "query")
+            raise InvalidDatasetError(f"{root} is not a folder of class sub-folders (or of support/ and query/)")
+        support_root = root / "support" if (root / "support").is_dir() else root
+        class_dirs = sorted(p for p in support_root.iterdir() if p.is_dir() and p.name != "query")
         xs, ys = [], []
         for label, class_dir in enumerate(class_dirs):
             for file in sorted(class_dir.iterdir()):
@@ -155,13 +160,11 @@ class FewShotTask:
                     xs.append(read_image(file, size=size, invert=invert))
                     ys.append(label)
         if not xs:
-            raise InvalidDatasetError(f"no images found under {root}/<class>/")
+            raise InvalidDatasetError(f"no images found under {support_root}/<class>/")
         query_dir = root / "query"
-        query = None
-        if query_dir.is_dir():
-            files = sorted(f for f in query_dir.iterdir() if f.is_file())
-            query = np.stack([read_image(f, size=size, invert=invert) for f in files]) if files else None
-        meta = {"classes": [d.name for d in class_dirs], "source": str(root)}
+        files = sorted(f for f in query_dir.iterdir() if f.is_file()) if query_dir.is_dir() else []
+        query = np.stack([read_image(f, size=size, invert=invert) for f in files]) if files else None
+        meta = {"classes": [d.name for d in class_dirs], "source": str(root), "query_files": [str(f) for f in files]}
         return cls(np.stack(xs), np.asarray(ys), query_x=query, modality="image", metadata=meta)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from metalearn.neural._augment import AffineAugment, random_affine
 from metalearn.neural._episodes import TaskFamily
 from metalearn.neural._models import Backbone
 
@@ -27,7 +28,9 @@ class PretrainConfig:
 
     For classification an epoch is one pass over the meta-train pool; for
     regression ``epochs * steps_per_epoch`` steps each see ``batch_size``
-    points from each of ``tasks_per_batch`` random tasks.
+    points from each of ``tasks_per_batch`` random tasks. With ``affine`` each
+    image batch gets :func:`metalearn.neural._augment.random_affine` (shift up to
+    ``max_shift`` pixels) instead of the plain random shift.
     """
 
     epochs: int = 20
@@ -37,6 +40,7 @@ class PretrainConfig:
     max_shift: int = 2
     steps_per_epoch: int = 500
     tasks_per_batch: int = 8
+    affine: bool = False
 
 
 def random_shift(x: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.ndarray:
@@ -77,7 +81,10 @@ def pretrain_classifier(
         total, batches = 0.0, 0
         for start in range(0, len(order) - config.batch_size + 1, config.batch_size):
             idx = order[start : start + config.batch_size]
-            xb = torch.from_numpy(random_shift(x[idx], config.max_shift, rng))
+            if config.affine:
+                xb = torch.from_numpy(random_affine(x[idx], rng, AffineAugment(shift=config.max_shift)))
+            else:
+                xb = torch.from_numpy(random_shift(x[idx], config.max_shift, rng))
             loss = F.cross_entropy(model(xb), target[idx])
             optimizer.zero_grad()
             loss.backward()
