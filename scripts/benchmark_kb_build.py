@@ -45,8 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         for mode, kwargs in (("serial", {}), ("joblib-2", {"n_jobs": 2}), ("dask-local-2", {"dask_local": 2})):
             db = Path(tmp) / f"{mode}.sqlite"
             start = time.perf_counter()
-            build_local(db, specs, pool_size=args.pool_size, protocol=protocol, progress=False, chunk_size=4,
-                        **kwargs)
+            build_local(db, specs, pool_size=args.pool_size, per_family=0, protocol=protocol, progress=False,
+                        chunk_size=4, **kwargs)
             times[mode] = time.perf_counter() - start
             frames[mode] = runs(db)
     same = all(frames[m].equals(frames["serial"]) for m in frames)
