@@ -217,13 +217,14 @@ def report(rows: list[dict], systems: list[str]) -> None:
     for (task, budget), part in frame.groupby(["task", "budget"]) if "task" in frame else ():
         scores = part.pivot_table(index="dataset", columns="system", values="score", aggfunc="first")
         seconds = part.pivot_table(index="dataset", columns="system", values="seconds", aggfunc="first")
+        ran = part.pivot_table(index="dataset", columns="system", values="status", aggfunc="first")
         present = [s for s in systems if s in scores.columns]
         print(f"\n### {task}, {budget:g} s: test {'balanced accuracy' if task == 'classification' else 'R²'} "
               "(wall seconds)\n")
         print("| dataset | " + " | ".join(present) + " |\n|---|" + "---:|" * len(present))
         for name in scores.index:
             cells = [f"{scores.at[name, s]:.4f} ({seconds.at[name, s]:.0f})" if pd.notna(scores.at[name, s])
-                     else "failed" for s in present]
+                     else ("not run" if pd.isna(ran.at[name, s]) else "failed") for s in present]
             print(f"| {name} | " + " | ".join(cells) + " |")
         filled = scores[present].fillna(-np.inf)  # a failed fit ranks last
         ranks = filled.rank(axis=1, ascending=False).mean()
