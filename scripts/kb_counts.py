@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kb", help="KB directory or kb.sqlite (default: the shipped one)")
     args = ap.parse_args(argv)
-    kb = KnowledgeBase.open(args.kb, verify=False) if args.kb else KnowledgeBase.open()
+    kb = KnowledgeBase.open(args.kb, accept_modified=True) if args.kb else KnowledgeBase.open()
     table = counts(kb)
     print("| " + " | ".join(table.columns) + " |\n|" + "---|" * len(table.columns))
     for row in table.itertuples(index=False):
