@@ -214,6 +214,8 @@ def report(rows: list[dict], systems: list[str]) -> None:
     from scipy.stats import binomtest
 
     frame = pd.DataFrame(rows)
+    if "task" in frame:  # a failed fit's row has no task: take it from the dataset's other rows
+        frame["task"] = frame.groupby("dataset")["task"].transform("first")
     for (task, budget), part in frame.groupby(["task", "budget"]) if "task" in frame else ():
         scores = part.pivot_table(index="dataset", columns="system", values="score", aggfunc="first")
         seconds = part.pivot_table(index="dataset", columns="system", values="seconds", aggfunc="first")
