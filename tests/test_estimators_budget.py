@@ -8,11 +8,11 @@ import importlib
 import numpy as np
 import pytest
 
-import metalearn.evaluation
 from metalearn.estimators import DEFAULT_TRIALS, MetaLearnClassifier, MetaLearnRegressor
 from metalearn.evaluation import EvaluationResult
 
 optimize_module = importlib.import_module("metalearn.optimize")
+_runner = importlib.import_module("metalearn.optimize._runner")
 
 
 def data(n=120):
@@ -26,7 +26,7 @@ def test_no_finished_trial_still_gives_a_usable_model_marked_fallback(monkeypatc
         return EvaluationResult(config, kwargs.get("metric") or "balanced_accuracy", status="timeout",
                                 error="exceeded the time limit")
 
-    monkeypatch.setattr(metalearn.evaluation, "evaluate", timed_out)
+    monkeypatch.setattr(_runner, "evaluate", timed_out)
     X, y = data()
     clf = MetaLearnClassifier(n_trials=3, cv=3, warm_start="defaults", random_state=0).fit(X, y)
     assert clf.history_["origin"].iloc[-1] == "fallback"
