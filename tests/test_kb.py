@@ -29,8 +29,11 @@ from metalearn.kb import (
     ReservedList,
     RunRecord,
     build_local,
+    candidate_pool,
     canonical_name,
+    config_key,
     dataset_family,
+    evaluate_chunk,
     family_sample,
     pmlb_specs,
     snapshot,
@@ -319,3 +322,43 @@ def test_snapshot_shards_restore_a_build_and_hold_each_run_once(serial_build, tm
     assert restore(shards, restored, base) == 6
     assert restore(shards, restored, base) == 0
     pd.testing.assert_frame_equal(comparable_runs(restored), comparable_runs(serial_build))
+
+
+def test_an_orphaned_worker_stops_after_the_evaluation_in_progress(pmlb, monkeypatch):
+    from metalearn.kb import _builder
+
+    spec = next(s for s in pmlb_specs(pmlb) if s.name == "toy_cls")
+    pool = [(config_key(spec.task, c), c) for c in candidate_pool(spec.task, 3, per_family=0)]
+    parents = iter([4242, 4242, 1, 1])  # the build, still there before the first evaluation, then gone
+    monkeypatch.setattr(_builder.os, "getppid", lambda: next(parents))
+    runs = evaluate_chunk(spec, pool, FAST, stop_if_orphaned=True)
+    assert len(runs) == 1 and runs[0].status == "ok"
+
+
+def test_sigterm_stops_a_parallel_build_and_its_workers(pmlb, tmp_path):
+    psutil = pytest.importorskip("psutil")
+    db = tmp_path / "term.sqlite"
+    cmd = [sys.executable, str(REPO / "scripts" / "build_knowledge_base.py"), "local", "--pmlb-dir", str(pmlb),
+           "--output", str(db), "--pool-size", "6", "--per-family", "0", "--cv", "3", "--max-rows", "200",
+           "--memory-limit-mb", "4096", "--chunk-size", "1", "--n-jobs", "2", "--no-progress",
+           "--reserved", str(pmlb / "reserved.csv")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    children, deadline = [], time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        children = psutil.Process(proc.pid).children(recursive=True) or children
+        if len(children) >= 2 and db.exists() and _stored(db) >= 1:
+            break
+        time.sleep(0.2)
+    if proc.poll() is not None:
+        pytest.skip("the build finished before it could be interrupted")
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=120)
+    gone, alive = psutil.wait_procs(children, timeout=60)
+    assert not alive, f"workers left running after SIGTERM: {[p.pid for p in alive]}"
+
+
+def _stored(db) -> int:
+    try:
+        return sqlite3.connect(db).execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0

@@ -7,11 +7,14 @@ protocol gives the same scores serially and in parallel.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 import sysconfig
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -80,13 +83,16 @@ class Protocol:
 
 
 def evaluate_chunk(spec: DatasetSpec, configs: list[tuple[str, dict]], protocol: Protocol,
-                   dataset_id: int = 0, sink: str | None = None) -> list[RunRecord]:
+                   dataset_id: int = 0, sink: str | None = None, stop_if_orphaned: bool = False) -> list[RunRecord]:
     """Load ``spec`` once and evaluate each ``(config_id, config)`` on it (runs in a worker).
 
     With ``sink`` (the build's SQLite path, on a machine that shares it) each
     run is committed there as soon as it finishes, so an interrupted build
-    loses at most the evaluation in progress per worker.
+    loses at most the evaluation in progress per worker. With
+    ``stop_if_orphaned`` a worker whose parent build died (even by SIGKILL)
+    stops after the evaluation in progress instead of running on.
     """
+    parent = os.getppid()
     import multiprocessing
 
     if multiprocessing.current_process().daemon:
@@ -104,6 +110,9 @@ def evaluate_chunk(spec: DatasetSpec, configs: list[tuple[str, dict]], protocol:
         return runs
     runs = []
     for cid, config in configs:
+        if stop_if_orphaned and os.getppid() != parent:
+            logger.warning("the build that started this worker is gone; stopping after %d evaluations", len(runs))
+            break
         res = evaluate(config, data, cv=protocol.cv, time_limit=protocol.time_limit,
                        memory_limit_mb=protocol.memory_limit_mb, random_state=protocol.random_state,
                        max_rows=None, isolation="process", n_threads=protocol.n_threads)
@@ -251,7 +260,27 @@ def _execute(work: list, protocol: Protocol, n_jobs: int, scheduler: str | None,
             yield evaluate_chunk(spec, chunk, protocol, did, sink)
         return
     parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    yield from parallel(delayed(evaluate_chunk)(spec, chunk, protocol, did, sink) for did, spec, chunk in work)
+    with _terminate_as_interrupt():  # SIGTERM shuts the workers down as Ctrl-C does
+        yield from parallel(delayed(evaluate_chunk)(spec, chunk, protocol, did, sink, stop_if_orphaned=True)
+                            for did, spec, chunk in work)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """Turn SIGTERM into KeyboardInterrupt in the main thread, so an interrupted parallel build closes its
+    workers (joblib terminates them when the result generator is abandoned) instead of leaving them running."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _execute_dask(work: list, protocol: Protocol, scheduler: str | None,
