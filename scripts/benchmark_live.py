@@ -228,8 +228,10 @@ def report(rows: list[dict], systems: list[str]) -> None:
             cells = [f"{scores.at[name, s]:.4f} ({seconds.at[name, s]:.0f})" if pd.notna(scores.at[name, s])
                      else ("not run" if pd.isna(ran.at[name, s]) else "failed") for s in present]
             print(f"| {name} | " + " | ".join(cells) + " |")
-        filled = scores[present].fillna(-np.inf)  # a failed fit ranks last
+        complete = ran.reindex(columns=present).notna().all(axis=1)  # datasets every system ran on
+        filled = scores.reindex(index=ran.index, columns=present).loc[complete].fillna(-np.inf)  # failed: last
         ranks = filled.rank(axis=1, ascending=False).mean()
+        print(f"\n{int(complete.sum())} datasets every system ran on:")
         print("\n| system | mean rank | metalearn win/tie/loss | win rate | sign test p (one-sided) |\n"
               "|---|---:|---|---:|---:|")
         for s in present:
