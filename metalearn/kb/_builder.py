@@ -206,13 +206,13 @@ def plan_work(store: KBStore, specs: list[DatasetSpec], pools: dict[str, list[tu
     """
     first, rest = [], []
     done = {task: store.done_pairs(protocol.metric(task), "local") for task in pools}
-    defaults = {task: {get_space(task).config_id(c) for c in get_space(task).defaults()} for task in pools}
+    defaults = {task: {config_row(task, c)[0] for c in get_space(task).defaults()} for task in pools}
     for spec in size_order(specs):
         did = store.add_dataset(name=spec.name, source="local", task=spec.task, family=spec.family,
                                 openml_id=spec.openml_id, n_rows=spec.n_rows, n_features=spec.n_features,
                                 n_classes=spec.n_classes)
         pool = pools[spec.task]
-        is_default = [defaults_first and get_space(spec.task).config_id(c) in defaults[spec.task] for _, c in pool]
+        is_default = [defaults_first and cid in defaults[spec.task] for cid, _ in pool]  # ids as stored
         head = [p for p, d in zip(pool, is_default) if d]
         tail = [p for p, d in zip(pool, is_default) if not d]
         for part, target in ((head, first), (tail, rest)):
