@@ -331,8 +331,34 @@ def test_an_orphaned_worker_stops_after_the_evaluation_in_progress(pmlb, monkeyp
     pool = [(config_key(spec.task, c), c) for c in candidate_pool(spec.task, 3, per_family=0)]
     parents = iter([4242, 4242, 1, 1])  # the build, still there before the first evaluation, then gone
     monkeypatch.setattr(_builder.os, "getppid", lambda: next(parents))
+    monkeypatch.setattr(_builder, "_watch_parent", lambda parent: None)  # its thread would read getppid too
     runs = evaluate_chunk(spec, pool, FAST, stop_if_orphaned=True)
     assert len(runs) == 1 and runs[0].status == "ok"
+
+
+ORPHAN = """
+import os, sys, time
+read, write = os.pipe()
+if os.fork():  # the build: waits until its worker watches it, then dies without any cleanup
+    os.read(read, 1)
+    os._exit(0)
+from metalearn.kb._builder import _watch_parent
+_watch_parent(os.getppid(), interval=0.05)
+print(os.getpid(), flush=True)
+os.write(write, b"x")
+time.sleep(120)  # an idle pooled worker: only the watchdog can end it early
+"""
+
+
+def test_an_idle_worker_exits_when_its_build_is_killed():
+    psutil = pytest.importorskip("psutil")
+    out = subprocess.run([sys.executable, "-c", ORPHAN], capture_output=True, text=True, timeout=60, check=True)
+    worker = int(out.stdout.split()[0])
+    try:
+        gone = psutil.wait_procs([psutil.Process(worker)], timeout=60)[0]
+    except psutil.NoSuchProcess:
+        gone = [worker]
+    assert gone, "the orphaned worker was still running after 60 s"
 
 
 def test_sigterm_stops_a_parallel_build_and_its_workers(pmlb, tmp_path):

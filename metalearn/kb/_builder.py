@@ -93,6 +93,8 @@ def evaluate_chunk(spec: DatasetSpec, configs: list[tuple[str, dict]], protocol:
     stops after the evaluation in progress instead of running on.
     """
     parent = os.getppid()
+    if stop_if_orphaned:
+        _watch_parent(parent)
     import multiprocessing
 
     if multiprocessing.current_process().daemon:
@@ -121,6 +123,29 @@ def evaluate_chunk(spec: DatasetSpec, configs: list[tuple[str, dict]], protocol:
                               library_versions=LIBRARY_VERSIONS))
         _commit(sink, runs[-1:])
     return runs
+
+
+_WATCHDOG = "metalearn-orphan-watchdog"
+
+
+def _watch_parent(parent: int, interval: float = 1.0) -> None:
+    """Start (once per worker process) a daemon thread that ends the process when ``parent`` is gone.
+
+    A pooled worker that sits idle between chunks never reaches the check in
+    :func:`evaluate_chunk`'s loop, so without this it would outlive a build
+    killed by SIGKILL until the pool's own idle timeout. Runs already committed
+    to the sink are kept; the evaluation in progress, if any, is redone on resume.
+    """
+    if any(t.name == _WATCHDOG for t in threading.enumerate()):
+        return
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(interval)
+        logger.warning("the build that started this worker is gone; exiting")
+        os._exit(0)
+
+    threading.Thread(target=watch, name=_WATCHDOG, daemon=True).start()
 
 
 def portable(text: str) -> str:
