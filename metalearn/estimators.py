@@ -123,7 +123,7 @@ class _MetaLearnBase(BaseEstimator):
         if update_kb is not None:
             check_user_kb(update_kb)  # before the search, not after it
         cv = _effective_cv(dataset, self.cv, self.time_budget)
-        n_folds = cv.get_n_splits(dataset.X, dataset.y, dataset.groups) if is_splitter(cv) else cv
+        n_folds = _n_splits(cv, dataset)
         budget = None
         if self.time_budget is not None:  # what loading left; optimize() counts the warm start, we the refit
             budget = max(float(self.time_budget) - (time.perf_counter() - start), 1.0)
@@ -478,6 +478,17 @@ def refit_reserve(history: pd.DataFrame, *, total: float, cv: int, ensemble: boo
     top = ok["duration"].head(ENSEMBLE_CANDIDATES)
     blend = float(top.sum()) * cv / folds if ensemble and len(top) >= 2 else 0.0
     return refit + (blend if blend <= 0.25 * total else 0.0) + 0.05 * total + 1.0
+
+
+def _n_splits(cv, dataset) -> int:
+    """Folds of ``cv`` (a number or a splitter) on ``dataset``; a splitter that cannot split it is refused here."""
+    if not is_splitter(cv):
+        return int(cv)
+    try:
+        return int(cv.get_n_splits(dataset.X, dataset.y, dataset.groups))
+    except ValueError as exc:  # e.g. LeaveOneGroupOut without groups
+        raise InvalidParameterError(f"cv={cv!r} cannot split this data: {str(exc).splitlines()[0]} (pass "
+                                    "fit(X, y, groups=...) for a group splitter)") from None
 
 
 def _build_ensemble(configs: list[dict], dataset, cv, metric, seed: int, best_config: dict, best_pipeline):
