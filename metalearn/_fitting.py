@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import check_cv
 
 from metalearn.data._validation import check_target_fits
 from metalearn.evaluation import DEFAULT_MAX_ROWS
@@ -46,10 +47,12 @@ def effective_cv(dataset, cv, time_budget=None):
     ``cv="auto"`` is :data:`AUTO_FOLDS`, or :data:`AUTO_LARGE_FOLDS` under a
     time budget when the evaluations see at least :data:`AUTO_LARGE_ROWS` rows.
     A splitter object (anything with ``split`` and ``get_n_splits``) is used
-    as it is.
+    as it is; an iterable of ``(train, test)`` index arrays becomes one.
     """
     if is_splitter(cv):
         return cv
+    if not isinstance(cv, (str, int, np.integer)) and hasattr(cv, "__iter__"):
+        return check_cv(list(cv))  # (train, test) index pairs, as scikit-learn accepts them
     if isinstance(cv, str) and cv == "auto":
         rows = min(dataset.n_rows, DEFAULT_MAX_ROWS)
         cv = AUTO_LARGE_FOLDS if time_budget is not None and rows >= AUTO_LARGE_ROWS else AUTO_FOLDS

@@ -356,10 +356,11 @@ class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
         one. ``score`` stays scikit-learn's accuracy (R²), as for every
         scikit-learn estimator; use ``get_metric(model.metric, task)`` or the
         scorer itself to score by this metric.
-    cv : "auto", int or splitter
+    cv : "auto", int, splitter or iterable of (train, test) indices
         Cross-validation folds per evaluation (fewer on tiny data), or a
         scikit-learn splitter object (``GroupKFold(5)``,
-        ``TimeSeriesSplit(4)``, ...; it gets ``groups`` from ``fit``). ``"auto"``:
+        ``TimeSeriesSplit(4)``, ...; it gets ``groups`` from ``fit``), or
+        the folds themselves. ``"auto"``:
         5, or 3 under a ``time_budget`` when the evaluations see at least
         10,000 rows (they are subsampled to 20,000): on large data five folds
         cost two thirds more than three and tell configurations apart little
