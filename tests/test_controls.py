@@ -125,6 +125,23 @@ def test_zero_weights_fit_the_same_model_as_dropping_those_rows():
     assert not np.allclose(unweighted.predict(probe), kept.predict(probe), atol=1e-2)
 
 
+def test_the_ensembles_out_of_fold_fits_use_the_weights():
+    from metalearn.optimize._ensemble import out_of_fold
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(60, 3))
+    y = X @ np.array([1.0, 2.0, -1.0])
+    kept = metalearn.load_dataset((X, y), task="regression")
+    doubled = metalearn.load_dataset((np.vstack([X, X]), np.r_[y, rng.normal(scale=9.0, size=60)]),
+                                     task="regression").with_weights(np.r_[np.ones(60), np.zeros(60)])
+    folds = make_folds(kept, 3, random_state=0)
+    # the same folds with the zero-weight copies added to each training part
+    doubled_folds = [(np.r_[train, train + 60], test) for train, test in folds]
+    pipe = get_space("regression").to_pipeline(get_space("regression").default("linear"), kept, random_state=0)
+    np.testing.assert_allclose(out_of_fold(pipe, doubled, doubled_folds, None)[:60],
+                               out_of_fold(pipe, kept, folds, None), rtol=1e-6, atol=1e-8)
+
+
 def test_families_without_sample_weight_are_skipped_with_the_reason(blobs, caplog):
     X, y = blobs
     with caplog.at_level(logging.INFO, logger="metalearn"):
