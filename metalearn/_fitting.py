@@ -72,3 +72,14 @@ def effective_cv(dataset, cv, time_budget=None):
         if limit < 2:
             raise GroupsError("groups has a single group; cross-validation by groups needs at least 2")
     return int(max(2, min(cv, limit)))
+
+
+def n_splits(cv, dataset) -> int:
+    """Folds of ``cv`` (a number or a splitter) on ``dataset``; a splitter that cannot split it is refused here."""
+    if not is_splitter(cv):
+        return int(cv)
+    try:
+        return int(cv.get_n_splits(dataset.X, dataset.y, dataset.groups))
+    except ValueError as exc:  # e.g. LeaveOneGroupOut without groups
+        raise InvalidParameterError(f"cv={cv!r} cannot split this data: {str(exc).splitlines()[0]} (pass "
+                                    "fit(X, y, groups=...) for a group splitter)") from None

@@ -23,11 +23,11 @@ from threadpoolctl import threadpool_limits
 
 from metalearn._fitting import check_target as _check_target
 from metalearn._fitting import effective_cv as _effective_cv
+from metalearn._fitting import n_splits as _n_splits
 from metalearn._inspect import importance_frame
 from metalearn.data._inputs import check_finite, check_input
 from metalearn.data._validation import as_frame
 from metalearn.evaluation import METRICS, get_metric, make_folds
-from metalearn.evaluation._evaluate import is_splitter
 from metalearn.exceptions import (
     ColumnMismatchError,
     InvalidParameterError,
@@ -86,16 +86,12 @@ class _MetaLearnBase(BaseEstimator):
             DataFrames may hold categorical (string) columns; arrays must be numeric.
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), optional
-            Non-negative row weights, passed to the model (last step) of every
-            pipeline fitted in cross-validation, the refit, the ensemble and
-            the fallback, and to the metric. Model families whose estimator
-            takes no ``sample_weight`` (k-NN) are skipped: left out of the warm
-            start, and recorded as failed trials (with the reason) when the
-            optimizer proposes them.
+            Non-negative row weights for the model (last step) of every pipeline
+            fitted (CV, refit, ensemble, fallback) and for the metric; families
+            whose model takes none (k-NN) are skipped, with the reason logged.
         groups : array-like of shape (n_samples,), optional
-            Group labels: cross-validation never puts rows of one group in
-            both training and test folds (``GroupKFold`` when ``cv`` is a
-            number; passed to ``cv.split`` when ``cv`` is a splitter).
+            Group labels: no group is split across training and test folds
+            (``GroupKFold``, or passed to the ``cv`` splitter's ``split``).
         drop : list of str, optional
             Columns of ``X`` to leave out (the fitted model ignores them in ``predict`` too).
         column_types : dict, optional
@@ -140,14 +136,11 @@ class _MetaLearnBase(BaseEstimator):
         with threadpool_limits(self._n_jobs()):
             if result.best_config is None:
                 self._fit_fallback(dataset, start)
-                extra, chosen = [], int(self.history_["number"].iloc[-1])
+                extra = []
             else:
                 self.best_config_, self.best_score_ = result.best_config, result.best_score
                 extra = self._refit(dataset, cv, start)
-                ok = self.history_.loc[self.history_["status"] == "ok"]
-                chosen = int(ok.loc[ok["score"].idxmax(), "number"]) if not extra else len(self.history_)
-        self.leaderboard_ = leaderboard(pd.concat([self.history_, pd.DataFrame(extra)], ignore_index=True)
-                                        if extra else self.history_, selected=chosen)
+        self.leaderboard_ = self._leaderboard(extra)
         if update_kb is not None:
             searched = self.history_.loc[self.history_["origin"] != "fallback"]  # the fallback was not scored
             add_runs(searched, dataset, update_kb, metric=result.metric,
@@ -169,6 +162,18 @@ class _MetaLearnBase(BaseEstimator):
                "family": self.best_config_["family"], "score": float("nan"), "status": "ok",
                "duration": time.perf_counter() - began, "origin": "fallback", "error": "", "score_sd": float("nan")}
         self.history_ = pd.concat([self.history_, pd.DataFrame([row])], ignore_index=True)
+
+    def _leaderboard(self, extra: list[dict]) -> pd.DataFrame:
+        """``history_`` and the ensemble's row (``extra``) best first, the model ``predict`` uses marked."""
+        if extra:
+            chosen = int(extra[0]["number"])
+        elif self.history_["origin"].iloc[-1] == "fallback":
+            chosen = int(self.history_["number"].iloc[-1])
+        else:
+            ok = self.history_.loc[self.history_["status"] == "ok"]
+            chosen = int(ok.loc[ok["score"].idxmax(), "number"])
+        rows = pd.concat([self.history_, pd.DataFrame(extra)], ignore_index=True) if extra else self.history_
+        return leaderboard(rows, selected=chosen)
 
     def _check_params(self) -> None:
         check_positive("n_trials", self.n_trials, integer=True)
@@ -288,16 +293,8 @@ class _MetaLearnBase(BaseEstimator):
         """Permutation importance of each column of ``X`` on held-out data, most important first.
 
         Each column is shuffled ``n_repeats`` times and the drop of the fit's
-        metric (``metric_``, weighted by ``sample_weight``) is recorded
-        (:func:`sklearn.inspection.permutation_importance`). Pass rows the
-        model was not fitted on: on the training rows, memorised noise looks
-        important.
-
-        Returns
-        -------
-        pandas.DataFrame
-            ``feature`` (a column of ``X``), ``importance`` (mean score drop),
-            ``importance_sd``.
+        metric is recorded (:func:`sklearn.inspection.permutation_importance`);
+        returns a DataFrame of ``feature``, ``importance``, ``importance_sd``.
 
         Examples
         --------
@@ -343,19 +340,12 @@ class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
         Maximum configurations evaluated. None (default): 50 without a
         ``time_budget``, else as many as the budget allows.
     metric : str or callable, optional
-        What the search maximises and the ensemble is selected by:
-        ``balanced_accuracy`` (default), ``accuracy``, ``roc_auc``,
-        ``log_loss``, any scikit-learn scorer name (``"f1_macro"``,
-        ``"neg_log_loss"``, ... see ``sklearn.metrics.get_scorer_names()``)
-        or a scorer callable ``scorer(estimator, X, y)`` such as
-        ``make_scorer`` returns (higher is better; it gets
-        ``sample_weight=`` when its signature takes it). The knowledge base
-        stores its runs for balanced accuracy (R² for regression): with any
-        other metric the warm start still tries the KB's recommendations,
-        ranked by that stored metric, and the search then optimises this
-        one. ``score`` stays scikit-learn's accuracy (R²), as for every
-        scikit-learn estimator; use ``get_metric(model.metric, task)`` or the
-        scorer itself to score by this metric.
+        What the search maximises: ``balanced_accuracy`` (default),
+        ``accuracy``, ``roc_auc``, ``log_loss``, a scikit-learn scorer name
+        or a scorer callable ``scorer(estimator, X, y)`` (higher is better).
+        The warm start ranks the KB's configurations by the metric the KB
+        stores (balanced accuracy, R²) whatever this is; ``score`` stays
+        accuracy (R²) as in scikit-learn (``docs/estimators.md``).
     cv : "auto", int, splitter or iterable of (train, test) indices
         Cross-validation folds per evaluation (fewer on tiny data), or a
         scikit-learn splitter object (``GroupKFold(5)``,
@@ -479,17 +469,6 @@ def refit_reserve(history: pd.DataFrame, *, total: float, cv: int, ensemble: boo
     top = ok["duration"].head(ENSEMBLE_CANDIDATES)
     blend = float(top.sum()) * cv / folds if ensemble and len(top) >= 2 else 0.0
     return refit + (blend if blend <= 0.25 * total else 0.0) + 0.05 * total + 1.0
-
-
-def _n_splits(cv, dataset) -> int:
-    """Folds of ``cv`` (a number or a splitter) on ``dataset``; a splitter that cannot split it is refused here."""
-    if not is_splitter(cv):
-        return int(cv)
-    try:
-        return int(cv.get_n_splits(dataset.X, dataset.y, dataset.groups))
-    except ValueError as exc:  # e.g. LeaveOneGroupOut without groups
-        raise InvalidParameterError(f"cv={cv!r} cannot split this data: {str(exc).splitlines()[0]} (pass "
-                                    "fit(X, y, groups=...) for a group splitter)") from None
 
 
 def _build_ensemble(configs: list[dict], dataset, cv, metric, seed: int, best_config: dict, best_pipeline):
