@@ -102,6 +102,22 @@ def test_metrics_weight_rows_and_pass_weights_to_scorers_that_take_them():
     assert get_metric(lambda e, X, y: 1.0, "classification").score(Fixed(), None, y, sample_weight=w) == 1.0
 
 
+def test_the_ensemble_selection_scores_with_scikit_learn_scorers():
+    from metalearn.optimize._ensemble import score_predictions
+
+    proba = np.c_[np.full(4, 0.3), np.full(4, 0.7)]
+    y, classes = np.array([0, 1, 1, 1]), np.array([0, 1])
+    expected = (np.log(0.3) + 3 * np.log(0.7)) / 4
+    assert score_predictions(get_metric("neg_log_loss", "classification"), proba, y, classes) == pytest.approx(
+        expected)
+    weights = np.array([0.0, 1.0, 1.0, 1.0])
+    assert score_predictions(get_metric("neg_log_loss", "classification"), proba, y, classes,
+                             weights) == pytest.approx(np.log(0.7))
+    values = np.array([0.0, 1.0, 2.0])
+    assert score_predictions(get_metric("neg_mean_absolute_error", "regression"), values, values + 1.0,
+                             None) == pytest.approx(-1.0)
+
+
 def test_update_kb_refuses_a_metric_the_knowledge_base_does_not_store(blobs, tmp_path):
     with pytest.raises(InvalidParameterError, match="update_kb stores runs only"):
         MetaLearnClassifier(metric="f1_macro", n_trials=1).fit(*blobs, update_kb=tmp_path / "kb")

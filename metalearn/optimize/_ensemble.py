@@ -25,7 +25,7 @@ class _Fixed(BaseEstimator):
     """Quacks like a fitted estimator whose predictions are already known (to reuse metric code and scorers)."""
 
     def __init__(self, values: np.ndarray, classes: np.ndarray | None) -> None:
-        self.values, self.classes_ = values, classes
+        self.values, self.classes, self.classes_ = values, classes, classes
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()  # scikit-learn scorers ask a classifier for probabilities
