@@ -159,6 +159,7 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
     ['warm-start', 'warm-start', 'warm-start', 'portfolio']
     """
     from metalearn.data import Dataset, load_dataset
+
     _check_options(n_trials, time_budget, n_jobs, reserve, warm_start, memory_limit_mb, trial_time_limit, isolation)
     dataset = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, target=target, task=task)
     metric_obj = get_metric(metric, dataset.task)
