@@ -43,6 +43,10 @@ def test_an_unknown_metric_is_a_one_line_error_that_lists_the_valid_names(blobs)
     assert "get_scorer_names" in message and "callable" in message
     with pytest.raises(UnknownMetricError, match="is for regression"):
         get_metric("rmse", "classification")
+    with pytest.raises(UnknownMetricError, match="'neg_mean_squared_error' is a regression scorer"):
+        get_metric("neg_mean_squared_error", "classification")
+    with pytest.raises(UnknownMetricError, match="'f1_macro' is a classification scorer"):
+        get_metric("f1_macro", "regression")
 
 
 def test_a_scikit_learn_scorer_name_is_what_the_search_optimises():

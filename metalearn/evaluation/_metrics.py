@@ -179,7 +179,13 @@ def get_metric(name, task: str) -> Metric:
         _check_task(METRICS[name], task)
         return METRICS[name]
     if name in skm.get_scorer_names():
-        return _scorer_metric(name, skm.get_scorer(name), task)
+        scorer = skm.get_scorer(name)
+        kind = _scorer_task(scorer)
+        if kind not in (None, task):
+            ours = sorted(m for m, v in METRICS.items() if v.task == task)
+            raise UnknownMetricError(f"metric {name!r} is a {kind} scorer, not for {task}; use one of {ours} or "
+                                     f"another scikit-learn scorer name")
+        return _scorer_metric(name, scorer, task)
     ours = sorted(m for m, v in METRICS.items() if v.task == task)
     close = difflib.get_close_matches(name, list(dict.fromkeys(ours + list(skm.get_scorer_names()))), n=3)
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
@@ -198,6 +204,16 @@ def _scorer_metric(name: str, scorer: Callable, task: str) -> Metric:
     response = getattr(scorer, "_response_method", None)
     needs = "predict" if task == "regression" or response == "predict" else "proba"
     return Metric(name, task, needs, scorer=PortableScorer(scorer))
+
+
+def _scorer_task(scorer) -> str | None:
+    """The task a scikit-learn scorer's metric belongs to, from where it is defined (None: either or unknown)."""
+    module = getattr(getattr(scorer, "_score_func", None), "__module__", "") or ""
+    if module.endswith("._regression"):
+        return "regression"
+    if module.endswith(("._classification", "._ranking")):
+        return "classification"
+    return None
 
 
 def _callable_name(scorer: Callable) -> str:
