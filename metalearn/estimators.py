@@ -21,18 +21,24 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
+from metalearn._fitting import check_target as _check_target
+from metalearn._fitting import effective_cv as _effective_cv
+from metalearn._fitting import n_splits as _n_splits
+from metalearn._inspect import importance_frame
 from metalearn.data._inputs import check_finite, check_input
-from metalearn.data._validation import as_frame, check_target_fits
-from metalearn.evaluation import DEFAULT_MAX_ROWS
+from metalearn.data._validation import as_frame
+from metalearn.evaluation import METRICS, get_metric, make_folds
 from metalearn.exceptions import (
     ColumnMismatchError,
     InvalidParameterError,
     InvalidTargetError,
-    TooFewSamplesPerClassError,
 )
 from metalearn.kb import add_runs, check_user_kb
+from metalearn.optimize._ensemble import EnsembleSelection, ensemble_selection, out_of_fold, score_predictions
 from metalearn.optimize._fallback import fallback_model
+from metalearn.optimize._leaderboard import leaderboard
 from metalearn.optimize._warm import check_warm_start
+from metalearn.space import fit_weighted, get_space
 from metalearn.utils import check_positive
 
 logger = logging.getLogger(__name__)
@@ -41,11 +47,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_TRIALS = 50
 #: Best pipelines the Caruana ensemble is built from.
 ENSEMBLE_CANDIDATES = 5
-#: Folds of ``cv="auto"``; under a time budget, evaluations on at least ``AUTO_LARGE_ROWS`` rows use
-#: ``AUTO_LARGE_FOLDS`` (half the fitting work of five folds; see the estimators' ``cv``).
-AUTO_FOLDS = 5
-AUTO_LARGE_FOLDS = 3
-AUTO_LARGE_ROWS = 10_000
 
 
 class _MetaLearnBase(BaseEstimator):
@@ -75,7 +76,8 @@ class _MetaLearnBase(BaseEstimator):
         return tags
 
     # -- fit ------------------------------------------------------------------
-    def fit(self, X, y, *, drop=None, column_types=None, update_kb: str | Path | None = None):
+    def fit(self, X, y, sample_weight=None, groups=None, *, drop=None, column_types=None,
+            update_kb: str | Path | None = None):
         """Search the pipeline space and refit the best pipeline (or ensemble) on all of ``(X, y)``.
 
         Parameters
@@ -83,6 +85,13 @@ class _MetaLearnBase(BaseEstimator):
         X : array-like or DataFrame of shape (n_samples, n_features)
             DataFrames may hold categorical (string) columns; arrays must be numeric.
         y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative row weights for the model (last step) of every pipeline
+            fitted (CV, refit, ensemble, fallback) and for the metric; families
+            whose model takes none (k-NN) are skipped, with the reason logged.
+        groups : array-like of shape (n_samples,), optional
+            Group labels: no group is split across training and test folds
+            (``GroupKFold``, or passed to the ``cv`` splitter's ``split``).
         drop : list of str, optional
             Columns of ``X`` to leave out (the fitted model ignores them in ``predict`` too).
         column_types : dict, optional
@@ -102,11 +111,15 @@ class _MetaLearnBase(BaseEstimator):
 
         start = time.perf_counter()
         self._check_params()
+        if update_kb is not None and not get_metric(self.metric, self._task).builtin:
+            raise InvalidParameterError(f"update_kb stores runs only for metalearn's own metrics, not "
+                                        f"{self.metric!r}: fit without update_kb, or with one of {sorted(METRICS)}")
         self._fit_seed = self._resolve_seed()  # one seed per fit: the refit is the pipeline that was scored
-        dataset = self._dataset(X, y, drop, column_types)
+        dataset = self._dataset(X, y, drop, column_types).with_weights(sample_weight, groups)
         if update_kb is not None:
             check_user_kb(update_kb)  # before the search, not after it
         cv = _effective_cv(dataset, self.cv, self.time_budget)
+        n_folds = _n_splits(cv, dataset)
         budget = None
         if self.time_budget is not None:  # what loading left; optimize() counts the warm start, we the refit
             budget = max(float(self.time_budget) - (time.perf_counter() - start), 1.0)
@@ -115,7 +128,7 @@ class _MetaLearnBase(BaseEstimator):
             n_jobs=self._n_jobs(), warm_start=self.warm_start, kb=self.kb, random_state=self._fit_seed,
             verbose=self.verbose, scheduler=self.scheduler, memory_limit_mb=self.memory_limit_mb,
             reserve=None if self.time_budget is None else partial(
-                refit_reserve, total=float(self.time_budget), cv=cv, ensemble=bool(self.ensemble)),
+                refit_reserve, total=float(self.time_budget), cv=n_folds, ensemble=bool(self.ensemble)),
         )
         self.recommendation_ = result.warm_start.recommendation
         self.history_ = result.history
@@ -123,9 +136,11 @@ class _MetaLearnBase(BaseEstimator):
         with threadpool_limits(self._n_jobs()):
             if result.best_config is None:
                 self._fit_fallback(dataset, start)
+                extra = []
             else:
                 self.best_config_, self.best_score_ = result.best_config, result.best_score
-                self._refit(dataset, cv, start)
+                extra = self._refit(dataset, cv, start)
+        self.leaderboard_ = self._leaderboard(extra)
         if update_kb is not None:
             searched = self.history_.loc[self.history_["origin"] != "fallback"]  # the fallback was not scored
             add_runs(searched, dataset, update_kb, metric=result.metric,
@@ -145,8 +160,20 @@ class _MetaLearnBase(BaseEstimator):
         self.ensemble_ = None
         row = {"number": len(self.history_), "config": self.best_config_, "config_id": None,
                "family": self.best_config_["family"], "score": float("nan"), "status": "ok",
-               "duration": time.perf_counter() - began, "origin": "fallback", "error": ""}
+               "duration": time.perf_counter() - began, "origin": "fallback", "error": "", "score_sd": float("nan")}
         self.history_ = pd.concat([self.history_, pd.DataFrame([row])], ignore_index=True)
+
+    def _leaderboard(self, extra: list[dict]) -> pd.DataFrame:
+        """``history_`` and the ensemble's row (``extra``) best first, the model ``predict`` uses marked."""
+        if extra:
+            chosen = int(extra[0]["number"])
+        elif self.history_["origin"].iloc[-1] == "fallback":
+            chosen = int(self.history_["number"].iloc[-1])
+        else:
+            ok = self.history_.loc[self.history_["status"] == "ok"]
+            chosen = int(ok.loc[ok["score"].idxmax(), "number"])
+        rows = pd.concat([self.history_, pd.DataFrame(extra)], ignore_index=True) if extra else self.history_
+        return leaderboard(rows, selected=chosen)
 
     def _check_params(self) -> None:
         check_positive("n_trials", self.n_trials, integer=True)
@@ -154,6 +181,7 @@ class _MetaLearnBase(BaseEstimator):
         if self.n_jobs != -1:
             check_positive("n_jobs", self.n_jobs, integer=True)
         check_warm_start(self.warm_start)
+        get_metric(self.metric, self._task)  # an unknown metric fails here, before any work
 
     def _n_trials(self) -> int | None:
         """``n_trials``, or: unlimited under a ``time_budget`` (the time decides), else ``DEFAULT_TRIALS``."""
@@ -211,24 +239,33 @@ class _MetaLearnBase(BaseEstimator):
             self.classes_ = dataset.classes
         return dataset
 
-    def _refit(self, dataset, cv: int, start: float) -> None:
-        """Fit the best pipeline on all data; replace it by an ensemble when that scores better out of fold."""
-        from metalearn.space import get_space
+    def _refit(self, dataset, cv, start: float) -> list[dict]:
+        """Fit the best pipeline on all data; replace it by an ensemble when that scores better out of fold.
 
+        Returns the leaderboard row of the ensemble (empty when there is none).
+        """
         space = get_space(dataset.task)
         need_proba = self._task == "classification"
-        self.best_pipeline_ = space.to_pipeline(self.best_config_, dataset, random_state=self._seed(),
-                                                need_proba=need_proba).fit(dataset.X, dataset.y)
+        self.best_pipeline_ = fit_weighted(
+            space.to_pipeline(self.best_config_, dataset, random_state=self._seed(), need_proba=need_proba),
+            dataset.X, dataset.y, dataset.sample_weight, self.best_config_["family"])
         self.ensemble_ = None
         if not self.ensemble:
-            return
+            return []
         ok = self.history_.loc[self.history_["status"] == "ok"].sort_values("score", ascending=False)
         top = ok.head(ENSEMBLE_CANDIDATES)
         spent = time.perf_counter() - start
         if len(top) < 2 or (self.time_budget is not None and spent + top["duration"].sum() > self.time_budget):
-            return
-        self.ensemble_ = _build_ensemble(list(top["config"]), dataset, cv, self.metric_, self._seed(),
-                                         self.best_config_, self.best_pipeline_)
+            return []
+        began = time.perf_counter()
+        metric = get_metric(self.metric, self._task)
+        self.ensemble_, score, members = _build_ensemble(list(top["config"]), dataset, cv, metric, self._seed(),
+                                                         self.best_config_, self.best_pipeline_)
+        if self.ensemble_ is None:
+            return []
+        return [{"number": len(self.history_), "config": {"family": "ensemble", "members": members},
+                 "config_id": None, "family": "ensemble", "score": score, "status": "ok",
+                 "duration": time.perf_counter() - began, "origin": "ensemble", "error": "", "score_sd": float("nan")}]
 
     # -- predict ----------------------------------------------------------------
     def _frame(self, X) -> pd.DataFrame:
@@ -251,6 +288,31 @@ class _MetaLearnBase(BaseEstimator):
         features = self.column_plan_.transform(frame)
         check_finite(features, self.column_plan_.feature_types)
         return features
+
+    def feature_importance(self, X, y, *, n_repeats: int = 5, random_state=None, sample_weight=None) -> pd.DataFrame:
+        """Permutation importance of each column of ``X`` on held-out data, most important first.
+
+        Each column is shuffled ``n_repeats`` times and the drop of the fit's
+        metric is recorded (:func:`sklearn.inspection.permutation_importance`);
+        returns a DataFrame of ``feature``, ``importance``, ``importance_sd``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from metalearn.estimators import MetaLearnClassifier
+        >>> X, y = load_iris(return_X_y=True, as_frame=True)
+        >>> clf = MetaLearnClassifier(n_trials=1, cv=3, warm_start="defaults", ensemble=False,
+        ...                           random_state=0).fit(X[::2], y[::2])
+        >>> clf.feature_importance(X[1::2], y[1::2], random_state=0)["feature"].iloc[0].startswith("petal")
+        True
+        """
+        check_is_fitted(self, "best_pipeline_")
+        _check_target(X, y)
+        columns = list(X.columns) if hasattr(X, "columns") else list(self._columns)
+        check_positive("n_repeats", n_repeats, integer=True)
+        with threadpool_limits(self._n_jobs()):
+            return importance_frame(self, X, np.asarray(y), get_metric(self.metric, self._task), columns,
+                                    n_repeats=n_repeats, random_state=random_state, sample_weight=sample_weight)
 
     @property
     def _model(self):
@@ -277,10 +339,18 @@ class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
     n_trials : int or None
         Maximum configurations evaluated. None (default): 50 without a
         ``time_budget``, else as many as the budget allows.
-    metric : str, optional
-        ``balanced_accuracy`` (default), ``accuracy``, ``roc_auc``, ``log_loss``.
-    cv : "auto" or int
-        Cross-validation folds per evaluation (fewer on tiny data). ``"auto"``:
+    metric : str or callable, optional
+        What the search maximises: ``balanced_accuracy`` (default),
+        ``accuracy``, ``roc_auc``, ``log_loss``, a scikit-learn scorer name
+        or a scorer callable ``scorer(estimator, X, y)`` (higher is better).
+        The warm start ranks the KB's configurations by the metric the KB
+        stores (balanced accuracy, R²) whatever this is; ``score`` stays
+        accuracy (R²) as in scikit-learn (``docs/estimators.md``).
+    cv : "auto", int, splitter or iterable of (train, test) indices
+        Cross-validation folds per evaluation (fewer on tiny data), or a
+        scikit-learn splitter object (``GroupKFold(5)``,
+        ``TimeSeriesSplit(4)``, ...; it gets ``groups`` from ``fit``), or
+        the folds themselves. ``"auto"``:
         5, or 3 under a ``time_budget`` when the evaluations see at least
         10,000 rows (they are subsampled to 20,000): on large data five folds
         cost two thirds more than three and tell configurations apart little
@@ -302,7 +372,9 @@ class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
     random_state : None, int, numpy RandomState or Generator
         Resolved to one seed at the start of each ``fit``, used by the search and the refit alike.
     verbose : int
-        ``>0`` shows a progress bar on a terminal.
+        ``>0`` shows a progress bar on a terminal or in a Jupyter notebook.
+        Each finished trial is also logged at INFO level (logger
+        ``metalearn.optimize``; see ``logging.basicConfig(level=logging.INFO)``).
     scheduler : None, str or distributed.Client
         Evaluate the trials on a Dask cluster: a scheduler address, a client
         or ``"local:N"`` (see :func:`metalearn.optimize.optimize` and
@@ -322,8 +394,15 @@ class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
         ``best_config_`` refitted on all the data.
     ensemble_ : EnsembleSelection or None
     history_ : pandas.DataFrame
-        One row per trial: config, score, status, duration, origin (``warm-start``, ``portfolio``, ``bo``,
-        ``random``) ...
+        One row per trial: config, score, score_sd, status, duration, origin (``warm-start``, ``portfolio``,
+        ``bo``, ``random``, ``fallback``) ...
+    leaderboard_ : pandas.DataFrame
+        Every trial (and the ensemble, when one was chosen), best first:
+        rank, family, hyperparameters, score, score_sd, fit_time, origin,
+        status, selected (the model ``predict`` uses), trial, error, config
+        (see :func:`metalearn.optimize.leaderboard`).
+    metric_ : str
+        Name of the metric the search maximised.
     recommendation_ : Recommendation or None
         The knowledge base's top 10 for this dataset (None when ``warm_start`` is not ``auto`` or the
         knowledge base has nothing for this task).
@@ -392,81 +471,31 @@ def refit_reserve(history: pd.DataFrame, *, total: float, cv: int, ensemble: boo
     return refit + (blend if blend <= 0.25 * total else 0.0) + 0.05 * total + 1.0
 
 
-def _check_target(X, y) -> None:
-    """Refuse a target that does not fit ``X`` with a message that says what to do (before sklearn's checks).
+def _build_ensemble(configs: list[dict], dataset, cv, metric, seed: int, best_config: dict, best_pipeline):
+    """Caruana ensemble of ``configs`` from out-of-fold predictions, its score and members' text.
 
-    The shape checks are the data layer's (:func:`check_target_fits`); unlike
-    loading, which drops rows whose target is missing, ``fit`` refuses them.
-
-    Raises
-    ------
-    InvalidParameterError, LengthMismatchError, EmptyDatasetError
-        ``y`` is not one value per row of ``X``, or there are no rows.
-    InvalidTargetError
-        ``y`` has missing values.
+    The ensemble is None when the best configuration alone is as good.
+    ``dataset.sample_weight`` weights the fits and the metric.
     """
-    n_rows = X.shape[0] if hasattr(X, "shape") else len(X) if hasattr(X, "__len__") else np.asarray(X).shape[0]
-    check_target_fits(y, n_rows)
-    target = np.asarray(y)
-    missing = int(pd.isna(target).sum())
-    if missing:
-        raise InvalidTargetError(
-            f"Input y contains NaN: {missing} of {len(target)} target values are missing; drop those rows "
-            "(e.g. keep = y.notna(); X[keep], y[keep]) or fill them before fitting")
-
-
-def _effective_cv(dataset, cv, time_budget=None) -> int:
-    """``cv`` folds, fewer when the data (or its smallest class) is too small for them.
-
-    ``cv="auto"`` is :data:`AUTO_FOLDS`, or :data:`AUTO_LARGE_FOLDS` under a
-    time budget when the evaluations see at least :data:`AUTO_LARGE_ROWS` rows.
-    """
-    if isinstance(cv, str) and cv == "auto":
-        rows = min(dataset.n_rows, DEFAULT_MAX_ROWS)
-        cv = AUTO_LARGE_FOLDS if time_budget is not None and rows >= AUTO_LARGE_ROWS else AUTO_FOLDS
-    elif isinstance(cv, bool) or not isinstance(cv, (int, np.integer)) or cv < 2:
-        raise InvalidParameterError(f"cv must be 'auto' or an integer >= 2, not {cv!r}")
-    limit = dataset.n_rows
-    if dataset.task == "classification":
-        limit = min(dataset.class_counts.values())
-        if limit < 2:
-            single = [label for label, count in dataset.class_counts.items() if count < 2]
-            raise TooFewSamplesPerClassError(
-                f"class(es) {single[:5]} have only 1 sample; cross-validation needs at least 2 rows per class: "
-                "add rows of those classes or remove them")
-    return int(max(2, min(cv, limit)))
-
-
-def _build_ensemble(configs: list[dict], dataset, cv: int, metric_name: str, seed: int, best_config: dict,
-                    best_pipeline):
-    """Caruana ensemble of ``configs`` from out-of-fold predictions; None when the best alone is as good."""
-    from metalearn.evaluation import get_metric, make_folds
-    from metalearn.optimize._ensemble import (
-        EnsembleSelection,
-        ensemble_selection,
-        out_of_fold,
-        score_predictions,
-    )
-    from metalearn.space import get_space
-
     space = get_space(dataset.task)
-    metric = get_metric(metric_name, dataset.task)
     data = dataset.subsample(20_000, seed)
     folds = make_folds(data, cv, seed)
     classes = data.classes if dataset.task == "classification" else None
+    weights = data.sample_weight
     pipes = [space.to_pipeline(c, data, random_state=seed, need_proba=classes is not None) for c in configs]
     preds = [out_of_fold(p, data, folds, classes) for p in pipes]
-    weights = ensemble_selection(preds, data.y, metric, classes=classes)
-    blended = sum(w * p for w, p in zip(weights, preds))
-    alone = score_predictions(metric, preds[0], data.y, classes)
-    if np.count_nonzero(weights) < 2 or not score_predictions(metric, blended, data.y, classes) > alone:
-        return None
+    blend = ensemble_selection(preds, data.y, metric, classes=classes, sample_weight=weights)
+    blended = score_predictions(metric, sum(w * p for w, p in zip(blend, preds)), data.y, classes, weights)
+    alone = score_predictions(metric, preds[0], data.y, classes, weights)
+    if np.count_nonzero(blend) < 2 or not blended > alone:
+        return None, alone, ""
     members = [best_pipeline if c == best_config else
-               space.to_pipeline(c, dataset, random_state=seed, need_proba=classes is not None).fit(dataset.X,
-                                                                                                     dataset.y)
-               if w > 0 else None for c, w in zip(configs, weights)]
-    return EnsembleSelection([m for m in members if m is not None], [w for w in weights if w > 0],
-                             dataset.classes if classes is not None else None)
+               fit_weighted(space.to_pipeline(c, dataset, random_state=seed, need_proba=classes is not None),
+                            dataset.X, dataset.y, dataset.sample_weight, c["family"])
+               if w > 0 else None for c, w in zip(configs, blend)]
+    text = ", ".join(f"{c['family']} x{w:.2f}" for c, w in zip(configs, blend) if w > 0)
+    return (EnsembleSelection([m for m in members if m is not None], [w for w in blend if w > 0],
+                              dataset.classes if classes is not None else None), blended, text)
 
 
 __all__ = ["MetaLearnClassifier", "MetaLearnRegressor"]

@@ -120,6 +120,18 @@ class InvalidParameterError(MetaLearnError, ValueError):
     """An argument of a metalearn function or estimator is out of range."""
 
 
+class UnknownMetricError(InvalidParameterError):
+    """``metric`` names no metric of this task (neither metalearn's nor a scikit-learn scorer)."""
+
+
+class SampleWeightError(InvalidParameterError):
+    """``sample_weight`` is not one non-negative weight per row, or its pipeline cannot use it."""
+
+
+class GroupsError(InvalidParameterError):
+    """``groups`` is not one label per row, or has too few groups for the folds."""
+
+
 class OutputPathError(InvalidParameterError):
     """A file metalearn was asked to write cannot be written there."""
 

@@ -208,6 +208,23 @@ def test_the_cluster_finds_what_n_jobs_2_finds(cluster, wine):
     assert set(remote.history["origin"]) > {"warm-start"}  # the optimizer's own suggestions too
 
 
+def test_a_scorer_callable_weights_and_groups_reach_the_workers(cluster, wine):
+    import numpy as np
+    from sklearn.metrics import accuracy_score
+
+    def weighted_accuracy(estimator, X, y, sample_weight=None):  # a closure: shipped by value
+        return accuracy_score(y, estimator.predict(X), sample_weight=sample_weight)
+
+    rng = np.random.default_rng(0)
+    data = wine.with_weights(rng.uniform(0.5, 2.0, wine.n_rows), groups=np.arange(wine.n_rows) % 6)
+    kwargs = dict(n_trials=3, cv=3, warm_start=_defaults("linear", "random_forest"), random_state=0,
+                  metric=weighted_accuracy)
+    remote = optimize(data, scheduler=cluster.client, **kwargs)
+    local = optimize(data, n_jobs=2, **kwargs)
+    assert set(remote.history["status"]) == {"ok"} and remote.metric == "weighted_accuracy"
+    assert list(remote.history["score"]) == list(local.history["score"])
+
+
 def test_the_estimators_take_a_scheduler(cluster):
     from sklearn.datasets import load_iris
 

@@ -20,6 +20,14 @@ FAST_CHECKS = {
     "check_dict_unchanged", "check_regressors_int",
 }
 
+#: Checks that cannot pass by design, and why.
+EXPECTED_FAILURES = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "sample_weight weights each pipeline's model only; its preprocessing (scaling, imputation) is fitted "
+        "unweighted, so repeated rows shift the scaler where weights do not (zero weights equal dropped rows "
+        "when the preprocessing sees the same statistics: tests/test_controls.py)"),
+}
+
 
 def _tiny(cls):
     """Two cheap families tried first: the checks exercise the whole fit (search, refit, ensemble) quickly."""
@@ -31,7 +39,8 @@ def _tiny(cls):
 def _checks(fast: bool):
     out = []
     for est in (_tiny(MetaLearnClassifier), _tiny(MetaLearnRegressor)):
-        for estimator, check in estimator_checks_generator(est, legacy=True, mark="skip"):
+        for estimator, check in estimator_checks_generator(est, legacy=True, mark="skip",
+                                                           expected_failed_checks=EXPECTED_FAILURES):
             name = getattr(check, "func", check).__name__
             if not fast or name in FAST_CHECKS:
                 out.append(pytest.param(estimator, check, id=f"{type(estimator).__name__}-{name}"))

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from metalearn.exceptions import GroupsError, SampleWeightError
+
 if TYPE_CHECKING:
     from metalearn.data._columns import ColumnPlan
 
@@ -51,6 +53,12 @@ class Dataset:
         What became of each raw column (kept, expanded from dates, dropped),
         and the transformation that turns a raw frame into ``X``; None when
         the dataset was built by hand.
+    sample_weight : numpy.ndarray or None
+        Per-row weights: every pipeline's model is fitted with them and the
+        metrics weight the rows (see :meth:`with_weights`).
+    groups : numpy.ndarray or None
+        Per-row group labels: cross-validation never splits a group across
+        training and test rows.
 
     Examples
     --------
@@ -69,6 +77,8 @@ class Dataset:
     openml_id: int | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     plan: ColumnPlan | None = None
+    sample_weight: np.ndarray | None = None
+    groups: np.ndarray | None = None
 
     @property
     def n_rows(self) -> int:
@@ -135,7 +145,31 @@ class Dataset:
             X=self.X.iloc[idx].reset_index(drop=True),
             y=self.y[idx],
             notes=self.notes + (f"subsampled {self.n_rows} -> {len(idx)} rows",),
+            sample_weight=None if self.sample_weight is None else self.sample_weight[idx],
+            groups=None if self.groups is None else self.groups[idx],
         )
+
+    def with_weights(self, sample_weight=None, groups=None) -> Dataset:
+        """A copy carrying per-row ``sample_weight`` and ``groups`` (each checked: one value per row).
+
+        Raises
+        ------
+        SampleWeightError
+            Weights that are not finite, non-negative numbers, or all zero.
+        GroupsError
+            Group labels with missing values.
+
+        Examples
+        --------
+        >>> import metalearn
+        >>> ds = metalearn.load_dataset(([[float(i)] for i in range(8)], [0, 1] * 4))
+        >>> sub = ds.with_weights(range(8), groups=list("aabbccdd")).subsample(4, random_state=0)
+        >>> len(sub.sample_weight), len(sub.groups)
+        (4, 4)
+        """
+        weights = None if sample_weight is None else _row_weights(sample_weight, self.n_rows)
+        labels = None if groups is None else _row_groups(groups, self.n_rows)
+        return replace(self, sample_weight=weights, groups=labels)
 
     def describe(self) -> str:
         """A readable summary: the task, the target, and what was decided for every column.
@@ -176,6 +210,31 @@ class Dataset:
             f"Dataset(name={self.name!r}, task={self.task!r}, rows={self.n_rows}, "
             f"features={self.n_features}{extra}, missing={self.n_missing})"
         )
+
+
+def _row_weights(sample_weight, n_rows: int) -> np.ndarray:
+    """``sample_weight`` as a float array of ``n_rows`` finite, non-negative values, not all zero."""
+    try:
+        weights = np.asarray(sample_weight, dtype=float)
+    except (TypeError, ValueError):
+        raise SampleWeightError("sample_weight must be numbers, one per row of X") from None
+    if weights.ndim != 1 or len(weights) != n_rows:
+        raise SampleWeightError(f"sample_weight has shape {weights.shape}; pass one weight per row of X "
+                                f"({n_rows},)")
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0) or not np.any(weights > 0):
+        raise SampleWeightError("sample_weight must be finite, non-negative and not all zero; fix or drop those "
+                                "rows' weights")
+    return weights
+
+
+def _row_groups(groups, n_rows: int) -> np.ndarray:
+    """``groups`` as an array of ``n_rows`` labels without missing values."""
+    labels = np.asarray(groups)
+    if labels.ndim != 1 or len(labels) != n_rows:
+        raise GroupsError(f"groups has shape {labels.shape}; pass one group label per row of X ({n_rows},)")
+    if pd.isna(labels).any():
+        raise GroupsError(f"groups has {int(pd.isna(labels).sum())} missing labels; give every row a group")
+    return labels
 
 
 def subsample_indices(y: np.ndarray, task: str, max_rows: int, random_state: int | None) -> np.ndarray:

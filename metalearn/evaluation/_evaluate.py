@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 
 from metalearn.data._dataset import Dataset
 from metalearn.evaluation._isolation import run_isolated
 from metalearn.evaluation._metrics import get_metric
-from metalearn.exceptions import InvalidParameterError, TooFewSamplesPerClassError
-from metalearn.space import get_space
+from metalearn.exceptions import GroupsError, InvalidParameterError, TooFewSamplesPerClassError
+from metalearn.space import fit_weighted, get_space
 
 logger = logging.getLogger(__name__)
 
@@ -65,14 +65,22 @@ class EvaluationResult:
         return self.status == "ok"
 
 
-def make_folds(dataset: Dataset, cv: int, random_state: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Shuffled (stratified for classification) K-fold train/test indices.
+def make_folds(dataset: Dataset, cv, random_state: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Train/test indices: shuffled (stratified for classification) K-fold, group K-fold, or ``cv``'s own.
 
+    ``cv`` is a number of folds or a scikit-learn splitter (anything with
+    ``split``); ``dataset.groups``, when set, are passed to the splitter,
+    and with a number of folds they make it a shuffled ``GroupKFold``.
     Raises :class:`TooFewSamplesPerClassError` when a class has a single
     sample; classes smaller than ``cv`` are allowed (they miss some folds).
     """
+    if is_splitter(cv):
+        folds = list(cv.split(dataset.X, dataset.y, dataset.groups))
+        if not folds:
+            raise InvalidParameterError(f"the cv splitter {cv!r} produced no folds")
+        return folds
     if isinstance(cv, bool) or not isinstance(cv, (int, np.integer)) or cv < 2:
-        raise InvalidParameterError(f"cv must be an integer >= 2, not {cv!r}")
+        raise InvalidParameterError(f"cv must be an integer >= 2 or a splitter with split(X, y, groups), not {cv!r}")
     if cv > dataset.n_rows:
         raise InvalidParameterError(f"cv={cv} folds need at least {cv} rows; the dataset has {dataset.n_rows}")
     if dataset.task == "classification":
@@ -82,20 +90,33 @@ def make_folds(dataset: Dataset, cv: int, random_state: int | None) -> list[tupl
                 f"class(es) {list(small)[:5]} have only 1 sample; cross-validation needs at least 2 per "
                 "class: drop or merge rare classes"
             )
+    if dataset.groups is not None:
+        n_groups = len(np.unique(dataset.groups))
+        if n_groups < cv:
+            raise GroupsError(f"cv={cv} folds need at least {cv} groups; groups has {n_groups}: pass fewer folds")
+        splitter = GroupKFold(n_splits=cv, shuffle=True, random_state=random_state)
+    elif dataset.task == "classification":
         splitter = StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state)
     else:
         splitter = KFold(n_splits=cv, shuffle=True, random_state=random_state)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "least populated class has fewer members than n_splits"
-        return list(splitter.split(np.zeros(dataset.n_rows), dataset.y))
+        return list(splitter.split(np.zeros(dataset.n_rows), dataset.y, dataset.groups))
 
 
-def cross_validate(config: dict, dataset: Dataset, folds: list, metric_name: str,
+def is_splitter(cv) -> bool:
+    """Whether ``cv`` is a cross-validation splitter object (not a number of folds)."""
+    return hasattr(cv, "split") and hasattr(cv, "get_n_splits")
+
+
+def cross_validate(config: dict, dataset: Dataset, folds: list, metric_name,
                    random_state: int | None, n_threads: int = 1,
                    estimator=None) -> tuple[list[float], float]:
     """Fit and score ``config`` (or ``estimator``) on each fold in this process.
 
-    Returns the fold scores and the total fit time.
+    ``dataset.sample_weight``, when set, weights each fold's fit (the
+    pipeline's model) and its score. Returns the fold scores and the total
+    fit time.
     """
     metric = get_metric(metric_name, dataset.task)
     if estimator is None:
@@ -103,15 +124,18 @@ def cross_validate(config: dict, dataset: Dataset, folds: list, metric_name: str
             config, dataset, random_state=random_state, need_proba=metric.needs != "predict")
     pipeline = estimator
     classes = dataset.classes if dataset.task == "classification" else None
+    weights = dataset.sample_weight
     scores, fit_time = [], 0.0
     with warnings.catch_warnings(), _thread_controller().limit(limits=n_threads):
         warnings.simplefilter("ignore")
         for train, test in folds:
             model = clone(pipeline)
             t0 = time.perf_counter()
-            model.fit(dataset.X.iloc[train], dataset.y[train])
+            fit_weighted(model, dataset.X.iloc[train], dataset.y[train], None if weights is None else weights[train],
+                         family=config.get("family"))
             fit_time += time.perf_counter() - t0
-            scores.append(metric.score(model, dataset.X.iloc[test], dataset.y[test], classes))
+            scores.append(metric.score(model, dataset.X.iloc[test], dataset.y[test], classes,
+                                       sample_weight=None if weights is None else weights[test]))
     return scores, fit_time
 
 
@@ -129,8 +153,8 @@ def evaluate(
     config: dict,
     dataset: Dataset,
     *,
-    cv: int = 5,
-    metric: str | None = None,
+    cv=5,
+    metric=None,
     time_limit: float | None = None,
     memory_limit_mb: int | None = None,
     random_state: int | None = 0,
@@ -147,12 +171,14 @@ def evaluate(
         A configuration of ``get_space(dataset.task)``.
     dataset : Dataset
         As returned by :func:`metalearn.load_dataset`.
-    cv : int
-        Number of (stratified, shuffled) folds.
-    metric : str, optional
+    cv : int or splitter
+        Number of (stratified, shuffled) folds, or a scikit-learn splitter
+        (see :func:`make_folds`; ``dataset.groups`` reach it).
+    metric : str or callable, optional
         Classification: ``balanced_accuracy`` (default), ``accuracy``,
         ``roc_auc``, ``log_loss``; regression: ``r2`` (default), ``rmse``,
-        ``mae``. Losses are negated so higher is always better.
+        ``mae``. Losses are negated so higher is always better. Also any
+        scikit-learn scorer name or scorer callable (:func:`get_metric`).
     time_limit : float, optional
         Wall-clock seconds for all folds together; past it the result has
         status ``timeout``. Enforced only with ``isolation="process"``.
@@ -193,7 +219,7 @@ def evaluate(
         get_space(dataset.task).validate(config)
     data = dataset.subsample(max_rows, random_state) if max_rows else dataset
     folds = make_folds(data, cv, random_state)
-    args = (config, data, folds, metric_obj.name, random_state, n_threads, estimator)
+    args = (config, data, folds, metric_obj, random_state, n_threads, estimator)
     start = time.perf_counter()
     if isolation == "none":
         try:

@@ -15,6 +15,7 @@ from metalearn.optimize._acquisition import (
 from metalearn.optimize._base import BaseOptimizer, Optimizer, SearchExhaustedError, equivalence_key
 from metalearn.optimize._bo import BayesianOptimizer
 from metalearn.optimize._ensemble import EnsembleSelection, ensemble_selection
+from metalearn.optimize._leaderboard import LEADERBOARD_COLUMNS, key_hyperparameters, leaderboard
 from metalearn.optimize._optimize import HISTORY_COLUMNS, OptimizationResult, optimize
 from metalearn.optimize._prior import (
     AdaptivePrior,
@@ -37,6 +38,7 @@ __all__ = [
     "EnsembleSelection",
     "ForestSurrogate",
     "HISTORY_COLUMNS",
+    "LEADERBOARD_COLUMNS",
     "ORIGINS",
     "Observation",
     "OptimizationResult",
@@ -55,6 +57,8 @@ __all__ = [
     "blend_prior",
     "ensemble_selection",
     "expected_improvement",
+    "key_hyperparameters",
+    "leaderboard",
     "maximize_acquisition",
     "normalise_rows",
     "optimize",

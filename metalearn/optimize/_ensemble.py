@@ -12,19 +12,25 @@ import logging
 import warnings
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 
 from metalearn.evaluation._metrics import aligned_proba
 from metalearn.exceptions import InvalidParameterError
+from metalearn.space import fit_weighted
 
 logger = logging.getLogger(__name__)
 
 
-class _Fixed:
-    """Quacks like a fitted estimator whose predictions are already known (to reuse metric code)."""
+class _Fixed(BaseEstimator):
+    """Quacks like a fitted estimator whose predictions are already known (to reuse metric code and scorers)."""
 
     def __init__(self, values: np.ndarray, classes: np.ndarray | None) -> None:
-        self.values, self.classes_ = values, classes
+        self.values, self.classes, self.classes_ = values, classes, classes
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()  # scikit-learn scorers ask a classifier for probabilities
+        tags.estimator_type = "regressor" if self.classes_ is None else "classifier"
+        return tags
 
     def predict(self, X) -> np.ndarray:
         return self.values if self.classes_ is None else self.classes_[np.argmax(self.values, axis=1)]
@@ -33,13 +39,14 @@ class _Fixed:
         return self.values
 
 
-def score_predictions(metric, values: np.ndarray, y: np.ndarray, classes: np.ndarray | None) -> float:
+def score_predictions(metric, values: np.ndarray, y: np.ndarray, classes: np.ndarray | None,
+                      sample_weight: np.ndarray | None = None) -> float:
     """Score averaged predictions (probabilities for classification) with a :class:`Metric`."""
-    return float(metric.score(_Fixed(values, classes), None, y, classes))
+    return float(metric.score(_Fixed(values, classes), None, y, classes, sample_weight=sample_weight))
 
 
 def ensemble_selection(predictions: list[np.ndarray], y: np.ndarray, metric, *, classes: np.ndarray | None = None,
-                       size: int = 25) -> np.ndarray:
+                       size: int = 25, sample_weight: np.ndarray | None = None) -> np.ndarray:
     """Weights of a greedy ensemble (with replacement) of ``predictions``.
 
     Parameters
@@ -52,6 +59,8 @@ def ensemble_selection(predictions: list[np.ndarray], y: np.ndarray, metric, *, 
         From :func:`metalearn.evaluation.get_metric` (higher is better).
     size : int
         Greedy steps.
+    sample_weight : ndarray, optional
+        Row weights of the metric.
 
     Returns
     -------
@@ -73,7 +82,7 @@ def ensemble_selection(predictions: list[np.ndarray], y: np.ndarray, metric, *, 
     counts = np.zeros(len(predictions))
     total = np.zeros_like(predictions[0], dtype=float)
     for step in range(1, size + 1):
-        scores = [score_predictions(metric, (total + p) / step, y, classes) for p in predictions]
+        scores = [score_predictions(metric, (total + p) / step, y, classes, sample_weight) for p in predictions]
         scores = np.where(np.isfinite(scores), scores, -np.inf)
         best = int(np.argmax(scores))
         counts[best] += 1
@@ -132,7 +141,8 @@ def out_of_fold(pipeline, dataset, folds: list, classes: np.ndarray | None) -> n
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for train, test in folds:
-            model = clone(pipeline).fit(dataset.X.iloc[train], dataset.y[train])
+            weights = None if dataset.sample_weight is None else dataset.sample_weight[train]
+            model = fit_weighted(clone(pipeline), dataset.X.iloc[train], dataset.y[train], weights)
             X_test = dataset.X.iloc[test]
             out[test] = aligned_proba(model, X_test, classes) if classes is not None else model.predict(X_test)
     return out

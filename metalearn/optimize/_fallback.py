@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from metalearn.exceptions import MetaLearnError
-from metalearn.space import get_space
+from metalearn.space import fit_weighted, get_space
 
 #: Model family of the fallback: its default is cheap, robust to any column types and missing values.
 FALLBACK_FAMILY = "hist_gradient_boosting"
@@ -15,6 +15,8 @@ TIGHT_SECONDS = 5.0
 
 def fallback_model(dataset, seconds_left: float | None, random_state: int):
     """``(config, fitted pipeline)``: HistGradientBoosting's default, fitted on a (stratified) subsample.
+
+    ``dataset.sample_weight``, when set, weights the fit.
 
     Parameters
     ----------
@@ -42,7 +44,8 @@ def fallback_model(dataset, seconds_left: float | None, random_state: int):
     space = get_space(dataset.task)
     config = space.default(FALLBACK_FAMILY)
     try:
-        pipe = space.to_pipeline(config, data, random_state=random_state).fit(data.X, data.y)
+        pipe = fit_weighted(space.to_pipeline(config, data, random_state=random_state), data.X, data.y,
+                            data.sample_weight)
     except (ValueError, TypeError, MemoryError) as exc:
         raise MetaLearnError(f"no pipeline finished in time and the fallback model could not be fitted either: "
                              f"{type(exc).__name__}: {exc}") from exc

@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
 
+import numpy as np
 import pandas as pd
 
-from metalearn.evaluation import DEFAULT_MAX_ROWS
+from metalearn.evaluation import DEFAULT_MAX_ROWS, get_metric
 from metalearn.evaluation._cluster import connect
 from metalearn.exceptions import InvalidParameterError
 from metalearn.optimize._base import Optimizer, SearchExhaustedError, equivalence_key
@@ -29,11 +30,13 @@ from metalearn.optimize._runner import (
 )
 from metalearn.optimize._trial import Observation, Trial, TrialResult
 from metalearn.optimize._warm import WarmStart, check_warm_start, resolve_warm_start
+from metalearn.space import accepts_sample_weight, get_space
 from metalearn.utils import check_positive
 
 logger = logging.getLogger(__name__)
 
-HISTORY_COLUMNS = ("number", "config", "config_id", "family", "score", "status", "duration", "origin", "error")
+HISTORY_COLUMNS = ("number", "config", "config_id", "family", "score", "status", "duration", "origin", "error",
+                   "score_sd")
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,11 @@ class OptimizationResult:
     best_score : float
     history : pandas.DataFrame
         One row per trial: ``number, config, config_id, family, score, status,
-        duration, origin, error`` (origin is ``warm-start``, ``bo`` or ``random``).
+        duration, origin, error, score_sd`` (origin is ``warm-start``,
+        ``portfolio``, ``bo`` or ``random``; ``score_sd`` is the standard
+        deviation of the fold scores).
     metric : str
+        The metric's name (a scikit-learn scorer's, or a callable's ``__name__``).
     elapsed : float
         Wall-clock seconds of the whole search.
     warm_start : WarmStart
@@ -65,7 +71,7 @@ class OptimizationResult:
 
 
 def optimize(dataset, *, target: str | None = None, task: str | None = None, optimizer: Optimizer | None = None,
-             n_trials: int | None = 50, time_budget: float | None = None, metric: str | None = None, cv: int = 5,
+             n_trials: int | None = 50, time_budget: float | None = None, metric=None, cv=5,
              n_jobs: int = 1, warm_start: str | list[dict] | None = "auto", kb=None, prior: Prior | None = None,
              observations: list[Observation] | None = None, random_state: int | None = None,
              verbose: int = 0, isolation: str = "process", max_rows: int | None = DEFAULT_MAX_ROWS,
@@ -89,7 +95,11 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
         (the trials keep at least a second); no new trial starts after it
         and a running one is cut at it (``isolation="process"``).
     metric, cv, max_rows, isolation
-        Passed to :func:`metalearn.evaluate`.
+        Passed to :func:`metalearn.evaluate`: ``metric`` may be a
+        scikit-learn scorer name or a scorer callable, ``cv`` a splitter
+        (``dataset.groups`` and ``dataset.sample_weight`` are used by every
+        evaluation; families whose model takes no ``sample_weight`` are
+        then left out of the warm start and fail as trials).
     n_jobs : int
         Trials evaluated concurrently (batch ``ask(n_jobs)``); with a
         ``scheduler``, 1 means one trial per worker thread of the cluster.
@@ -107,7 +117,9 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
     observations : list of Observation, optional
         Results already known on this dataset.
     verbose : int
-        ``>0`` shows a progress bar (only on a terminal).
+        ``>0`` shows a progress bar on a terminal or in a Jupyter notebook.
+        Every finished trial is also logged at INFO level (logger
+        ``metalearn.optimize``).
     evaluate_fn : callable, optional
         ``config -> TrialResult`` replacing cross-validation (tests, table lookups).
     reserve : callable, optional
@@ -147,17 +159,15 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
     ['warm-start', 'warm-start', 'warm-start', 'portfolio']
     """
     from metalearn.data import Dataset, load_dataset
-    from metalearn.evaluation import get_metric
-    from metalearn.space import get_space
 
     _check_options(n_trials, time_budget, n_jobs, reserve, warm_start, memory_limit_mb, trial_time_limit, isolation)
     dataset = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, target=target, task=task)
-    metric_name = get_metric(metric, dataset.task).name
+    metric_obj = get_metric(metric, dataset.task)
     seed = 0 if random_state is None else int(random_state)
     began = time.perf_counter()
     with _runner(scheduler, dataset, max_rows, evaluate_fn, n_jobs, TrialSettings(
-            cv, metric_name, seed, isolation, memory_limit_mb, n_jobs)) as runner:
-        start_from = resolve_warm_start(warm_start, dataset, kb, seed)
+            cv, metric_obj, seed, isolation, memory_limit_mb, n_jobs)) as runner:
+        start_from = _weighted_start(resolve_warm_start(warm_start, dataset, kb, seed), dataset)
         start = time.perf_counter()
         # the warm start (meta-features, KB lookup) is part of the budget; the search keeps at least a second
         budget = None if time_budget is None else max(time_budget - (start - began), min(time_budget, 1.0))
@@ -177,7 +187,7 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
     return OptimizationResult(
         best_config=None if best is None else dict(best["config"]),
         best_score=float("nan") if best is None else float(best["score"]),
-        history=history, metric=metric_name, elapsed=time.perf_counter() - began, warm_start=start_from,
+        history=history, metric=metric_obj.name, elapsed=time.perf_counter() - began, warm_start=start_from,
     )
 
 
@@ -195,6 +205,20 @@ def _check_options(n_trials, time_budget, n_jobs, reserve, warm_start, memory_li
     if reserve is not None and not callable(reserve):
         raise InvalidParameterError(f"reserve must be a callable (history -> seconds) or None, not {reserve!r}")
     check_warm_start(warm_start)
+
+
+def _weighted_start(start_from: WarmStart, dataset) -> WarmStart:
+    """``start_from`` without the configurations whose model cannot take ``dataset.sample_weight``."""
+    if dataset.sample_weight is None or not start_from.configs:
+        return start_from
+    space = get_space(dataset.task)
+    unweighted = {f for f in space.available_families
+                  if not accepts_sample_weight(space.to_pipeline(space.default(f), dataset))}
+    kept = [c for c in start_from.configs if c["family"] not in unweighted]
+    if len(kept) < len(start_from.configs):
+        logger.info("sample_weight: %d warm-start configuration(s) of %s skipped (their models take no "
+                    "sample_weight)", len(start_from.configs) - len(kept), sorted(unweighted))
+    return replace(start_from, configs=kept)
 
 
 @contextlib.contextmanager
@@ -264,6 +288,7 @@ def _loop(optimizer: Optimizer, runner: LocalTrials | DaskTrials, n_trials: int 
             for trial, result in zip(trials, results):
                 optimizer.tell(trial, result)
                 rows.append(_row(trial, result))
+                _log_trial(rows[-1], n_trials)
             reserve.update(rows)
             if bar is not None:
                 bar.update(len(trials))
@@ -279,15 +304,36 @@ def _loop(optimizer: Optimizer, runner: LocalTrials | DaskTrials, n_trials: int 
 def _row(trial: Trial, result: TrialResult) -> tuple:
     score = result.score if result.ok else float("nan")
     status = result.status if result.status != "ok" or math.isfinite(score) else "failed"
+    folds = [s for s in result.fold_scores if math.isfinite(s)]
+    spread = float(np.std(folds)) if result.ok and folds else float("nan")
     return (trial.number, trial.config, trial.config_id, trial.config.get("family"), score, status,
-            result.duration, trial.origin, result.error)
+            result.duration, trial.origin, result.error, spread)
+
+
+def _log_trial(row: tuple, n_trials: int | None) -> None:
+    """One INFO line per finished trial: number, origin, family, score (or why it did not finish), time."""
+    number, _, _, family, score, status, duration, origin, error, spread = row
+    of = "" if n_trials is None else f"/{n_trials}"
+    if status == "ok":
+        logger.info("trial %d%s [%s] %s: score %.4f +/- %.4f in %.1f s", number + 1, of, origin, family, score,
+                    spread, duration)
+    else:
+        logger.info("trial %d%s [%s] %s: %s in %.1f s (%s)", number + 1, of, origin, family, status, duration,
+                    (error or "").strip().splitlines()[-1][:200] if error else "no error text")
 
 
 def _progress(n_trials: int | None, time_budget: float | None, verbose: int):
-    """A tqdm bar when ``verbose`` and stderr is a terminal, else None."""
-    if not verbose or not sys.stderr.isatty():
+    """A tqdm bar when ``verbose`` and stderr is a terminal or this runs in a Jupyter kernel, else None."""
+    if not verbose or not (sys.stderr.isatty() or _in_notebook()):
         return None
     from tqdm.auto import tqdm
 
     desc = "metalearn" if time_budget is None else f"metalearn ({time_budget:g} s)"
     return tqdm(total=n_trials, desc=desc, unit="trial", leave=False)
+
+
+def _in_notebook() -> bool:
+    """Whether this runs in a Jupyter (IPython) kernel, where ``tqdm.auto`` draws a notebook widget."""
+    shell = sys.modules.get("IPython")
+    get = getattr(shell, "get_ipython", None)
+    return get is not None and getattr(get(), "kernel", None) is not None

@@ -4,6 +4,7 @@ from metalearn.exceptions import InvalidParameterError
 from metalearn.space._family import CLASSIFICATION, REGRESSION, BuildContext, Columns, ModelFamily
 from metalearn.space._primitives import Categorical, Condition, Float, Int
 from metalearn.space._space import SPACE_VERSION, Family, SearchSpace, canonical_json
+from metalearn.space._weights import accepts_sample_weight, fit_weighted
 from metalearn.space.families import LEGACY_FAMILIES, MODEL_FAMILIES
 
 TASKS = (CLASSIFICATION, REGRESSION)
@@ -68,6 +69,8 @@ def fallback_order() -> tuple[str, ...]:
 
 
 __all__ = [
+    "accepts_sample_weight",
+    "fit_weighted",
     "BuildContext",
     "Categorical",
     "Columns",

@@ -42,6 +42,8 @@ class _Guarded(BaseEstimator):
             idx = subsample_indices(y, self._task, self.max_rows, self.random_state)
             X = X.iloc[idx] if hasattr(X, "iloc") else np.asarray(X)[idx]
             y = y[idx]
+            if fit_params.get("sample_weight") is not None:  # the weights of the rows kept
+                fit_params = {**fit_params, "sample_weight": np.asarray(fit_params["sample_weight"])[idx]}
             n = len(idx)
         est = _fit_safe_calibration(clone(self.estimator), y)
         inner = est.regressor if hasattr(est, "regressor") and not hasattr(est, "n_neighbors") else est
