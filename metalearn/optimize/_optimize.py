@@ -13,12 +13,19 @@ from functools import partial
 
 import pandas as pd
 
+from metalearn.engine import (
+    BayesianOptimizer,
+    Observation,
+    Optimizer,
+    Prior,
+    SearchExhaustedError,
+    Trial,
+    TrialResult,
+    equivalence_key,
+)
 from metalearn.evaluation import DEFAULT_MAX_ROWS
 from metalearn.evaluation._cluster import connect
 from metalearn.exceptions import InvalidParameterError
-from metalearn.optimize._base import Optimizer, SearchExhaustedError, equivalence_key
-from metalearn.optimize._bo import BayesianOptimizer
-from metalearn.optimize._prior import Prior
 from metalearn.optimize._runner import (
     DEFAULT_TRIAL_TIME_LIMIT,
     DaskTrials,
@@ -27,7 +34,6 @@ from metalearn.optimize._runner import (
     check_memory_limit,
     evaluate_trial,
 )
-from metalearn.optimize._trial import Observation, Trial, TrialResult
 from metalearn.optimize._warm import WarmStart, check_warm_start, resolve_warm_start
 from metalearn.utils import check_positive
 

@@ -10,8 +10,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from metalearn.engine import Prior
 from metalearn.exceptions import InvalidParameterError, KnowledgeBaseError, KnowledgeBaseIntegrityError
-from metalearn.optimize._prior import Prior
 
 if TYPE_CHECKING:  # the recommender is imported only when warm_start="auto" needs it
     from metalearn.recommend import Recommendation
