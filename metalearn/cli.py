@@ -203,7 +203,7 @@ def format_table(rec) -> str:
 def cmd_kb(args: argparse.Namespace) -> int:
     """``metalearn kb info|repair|build``."""
     if args.kb_command == "build":
-        from metalearn.kb._build_cli import main as build_main
+        from metalearn.kb_build import main as build_main
 
         return build_main(args.builder_args)
     from metalearn.kb import KnowledgeBase, repair_user_kb
