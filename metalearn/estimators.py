@@ -21,9 +21,11 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
+from metalearn.data import load_dataset
 from metalearn.data._inputs import check_finite, check_input
 from metalearn.data._validation import as_frame, check_target_fits
-from metalearn.evaluation import DEFAULT_MAX_ROWS
+from metalearn.evaluation import DEFAULT_MAX_ROWS, get_metric, make_folds
+from metalearn.evaluation._metrics import aligned_proba
 from metalearn.exceptions import (
     ColumnMismatchError,
     InvalidParameterError,
@@ -31,8 +33,11 @@ from metalearn.exceptions import (
     TooFewSamplesPerClassError,
 )
 from metalearn.kb import add_runs, check_user_kb
+from metalearn.optimize import optimize
+from metalearn.optimize._ensemble import EnsembleSelection, ensemble_selection, out_of_fold, score_predictions
 from metalearn.optimize._fallback import fallback_model
 from metalearn.optimize._warm import check_warm_start
+from metalearn.space import get_space
 from metalearn.utils import check_positive
 
 logger = logging.getLogger(__name__)
@@ -98,8 +103,6 @@ class _MetaLearnBase(BaseEstimator):
         -------
         self
         """
-        from metalearn.optimize import optimize
-
         start = time.perf_counter()
         self._check_params()
         self._fit_seed = self._resolve_seed()  # one seed per fit: the refit is the pipeline that was scored
@@ -185,8 +188,6 @@ class _MetaLearnBase(BaseEstimator):
 
     def _dataset(self, X, y, drop=None, column_types=None):
         """Validate ``(X, y)`` the scikit-learn way, then as a metalearn :class:`Dataset`."""
-        from metalearn.data import load_dataset
-
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         _check_target(X, y)
@@ -213,8 +214,6 @@ class _MetaLearnBase(BaseEstimator):
 
     def _refit(self, dataset, cv: int, start: float) -> None:
         """Fit the best pipeline on all data; replace it by an ensemble when that scores better out of fold."""
-        from metalearn.space import get_space
-
         space = get_space(dataset.task)
         need_proba = self._task == "classification"
         self.best_pipeline_ = space.to_pipeline(self.best_config_, dataset, random_state=self._seed(),
@@ -346,8 +345,6 @@ class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, one column per entry of ``classes_``."""
-        from metalearn.evaluation._metrics import aligned_proba
-
         frame = self._frame(X)
         with threadpool_limits(self._n_jobs()):
             return aligned_proba(self._model, frame, self.classes_)
@@ -440,15 +437,6 @@ def _effective_cv(dataset, cv, time_budget=None) -> int:
 def _build_ensemble(configs: list[dict], dataset, cv: int, metric_name: str, seed: int, best_config: dict,
                     best_pipeline):
     """Caruana ensemble of ``configs`` from out-of-fold predictions; None when the best alone is as good."""
-    from metalearn.evaluation import get_metric, make_folds
-    from metalearn.optimize._ensemble import (
-        EnsembleSelection,
-        ensemble_selection,
-        out_of_fold,
-        score_predictions,
-    )
-    from metalearn.space import get_space
-
     space = get_space(dataset.task)
     metric = get_metric(metric_name, dataset.task)
     data = dataset.subsample(20_000, seed)

@@ -28,7 +28,7 @@ from sklearn.ensemble import ExtraTreesRegressor
 from metalearn.engine._surrogate import tree_predictions
 from metalearn.exceptions import InvalidParameterError
 from metalearn.metafeatures._scaling import MetaFeatureScaler, scaled_distances
-from metalearn.space import SearchSpace
+from metalearn.space import SearchSpace, get_space
 from metalearn.utils import minmax_rows
 
 logger = logging.getLogger(__name__)
@@ -205,8 +205,6 @@ class TablePrior:
     def from_kb(cls, kb, metafeatures: dict | None, task: str, *, metric: str | None = None,
                 k_neighbors: int = 20, min_coverage: float = 0.5) -> TablePrior:
         """Build from a :class:`~metalearn.kb.KnowledgeBase`, weighting datasets by meta-feature similarity."""
-        from metalearn.space import get_space
-
         perf = kb.performance(task, metric, min_coverage=min_coverage)
         if perf.empty:
             raise InvalidParameterError(f"the knowledge base has no {task} runs to build a prior from")

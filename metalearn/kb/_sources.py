@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from metalearn.exceptions import InvalidParameterError
+from metalearn.data import pmlb_manifest
+from metalearn.exceptions import DatasetNotFoundError, InvalidParameterError
 from metalearn.space import LEGACY_FAMILIES, get_space
 from metalearn.utils import check_random_state
 
@@ -224,14 +225,10 @@ class DatasetSpec:
 
 def pmlb_specs(root: str | Path, names: list[str] | None = None) -> list[DatasetSpec]:
     """Specs of the datasets in a PMLB-layout directory (from its manifest; nothing loaded)."""
-    from metalearn.data import pmlb_manifest
-
     manifest = pmlb_manifest(root)
     chosen = names if names is not None else list(manifest.index)
     unknown = [n for n in chosen if n not in manifest.index]
     if unknown:
-        from metalearn.exceptions import DatasetNotFoundError
-
         raise DatasetNotFoundError(f"not in {Path(root) / 'manifest.csv'}: {', '.join(unknown)}")
     specs = []
     for name in chosen:

@@ -13,6 +13,7 @@ from functools import partial
 
 import pandas as pd
 
+from metalearn.data import Dataset, load_dataset
 from metalearn.engine import (
     BayesianOptimizer,
     Observation,
@@ -23,7 +24,7 @@ from metalearn.engine import (
     TrialResult,
     equivalence_key,
 )
-from metalearn.evaluation import DEFAULT_MAX_ROWS
+from metalearn.evaluation import DEFAULT_MAX_ROWS, get_metric
 from metalearn.evaluation._cluster import connect
 from metalearn.exceptions import InvalidParameterError
 from metalearn.optimize._runner import (
@@ -35,6 +36,7 @@ from metalearn.optimize._runner import (
     evaluate_trial,
 )
 from metalearn.optimize._warm import WarmStart, check_warm_start, resolve_warm_start
+from metalearn.space import get_space
 from metalearn.utils import check_positive
 
 logger = logging.getLogger(__name__)
@@ -152,10 +154,6 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
     >>> list(res.history["origin"])  # the KB's top 3, then its adaptive portfolio
     ['warm-start', 'warm-start', 'warm-start', 'portfolio']
     """
-    from metalearn.data import Dataset, load_dataset
-    from metalearn.evaluation import get_metric
-    from metalearn.space import get_space
-
     _check_options(n_trials, time_budget, n_jobs, reserve, warm_start, memory_limit_mb, trial_time_limit, isolation)
     dataset = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, target=target, task=task)
     metric_name = get_metric(metric, dataset.task).name

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from metalearn.engine import Prior
 from metalearn.exceptions import InvalidParameterError, KnowledgeBaseError, KnowledgeBaseIntegrityError
-
-if TYPE_CHECKING:  # the recommender is imported only when warm_start="auto" needs it
-    from metalearn.recommend import Recommendation
+from metalearn.metafeatures import extract_metafeatures
+from metalearn.recommend import Recommendation, get_recommender
+from metalearn.space import fallback_order, get_space
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +80,6 @@ def resolve_warm_start(warm_start, dataset, kb=None, random_state: int = 0) -> W
     -------
     WarmStart
     """
-    from metalearn.space import fallback_order, get_space
-
     check_warm_start(warm_start)
     space = get_space(dataset.task)
     if isinstance(warm_start, (list, tuple)):
@@ -97,9 +94,6 @@ def resolve_warm_start(warm_start, dataset, kb=None, random_state: int = 0) -> W
 
 def _recommended(dataset, space, defaults: list[dict], kb, random_state: int) -> WarmStart:
     """Ask the knowledge base; fall back to family defaults (with a warning) when it has nothing."""
-    from metalearn.metafeatures import extract_metafeatures
-    from metalearn.recommend import get_recommender
-
     metafeatures = extract_metafeatures(dataset, random_state=random_state).values
     try:
         recommender = get_recommender(kb)

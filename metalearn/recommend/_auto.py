@@ -19,7 +19,9 @@ from metalearn.exceptions import InvalidParameterError
 from metalearn.metafeatures import AUTOSKLEARN_FEATURES, FLAML_FEATURES
 from metalearn.recommend._base import Ranking, Strategy, greedy_portfolio, similarity_weights, weighted_mean_std
 from metalearn.recommend._context import TaskContext
+from metalearn.recommend._knn import KNNStrategy
 from metalearn.recommend._model import PerformanceModel
+from metalearn.recommend._portfolio import PortfolioStrategy
 
 logger = logging.getLogger(__name__)
 
@@ -416,9 +418,6 @@ def one_standard_error_choice(regret: np.ndarray) -> int:
 
 def make_strategy(name: str, **kwargs) -> Strategy:
     """Strategy by name: ``auto``, ``knn``, ``portfolio``, ``portfolio-knn``, ``model``."""
-    from metalearn.recommend._knn import KNNStrategy
-    from metalearn.recommend._portfolio import PortfolioStrategy
-
     factories = {
         "auto": AutoStrategy,
         "knn": KNNStrategy,
