@@ -9,7 +9,7 @@ method ranks the pool; regret@k = 1 - best normalised score among its first k
 
 Live (``--data-dir DIR``): datasets in the PMLB layout (by default 20, one
 per family, half classification and half regression, see
-``metalearn.kb.family_sample``), each with its family removed from the KB and
+``benchmarks.sampling.family_sample``), each with its family removed from the KB and
 the recommender refitted; our top-1 and best-of-top-k recommendation are
 evaluated with 5-fold CV against the HistGradientBoosting and RandomForest
 defaults.
@@ -55,7 +55,9 @@ from metalearn.recommend import (
     TaskContext,
     normalise_scores,
 )
-from metalearn.recommend._simulate import by_family, simulate, strategy_method, summarise
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: benchmarks/ is not installed
+from benchmarks.simulate import by_family, fold_scores, simulate, strategy_method, summarise
 from metalearn.space import get_space
 
 KS = (1, 3, 5, 10)
@@ -229,19 +231,6 @@ def run_live(kb: KnowledgeBase, data_dir: str, k: int, max_datasets: int | None,
     for kind, label in (("top1", "top-1"), ("topk", f"best of top-{k}")):
         print(f"win rate of ours ({label}) vs HGB default: {wins[kind]['hist_gradient_boosting'] / n:.0%}, "
               f"vs RF default: {wins[kind]['random_forest'] / n:.0%} over {len(names)} datasets")
-
-
-def fold_scores(kb: KnowledgeBase, ctx: TaskContext) -> np.ndarray:
-    """The dense runs' per-fold scores: datasets x configs x folds (NaN where a run failed)."""
-    runs = kb.runs.loc[(kb.runs["metric"] == ctx.metric) & (kb.runs["status"] == "ok")]
-    n_folds = int(runs["fold_scores"].map(len).max())
-    out = np.full(ctx.raw.shape + (n_folds,), np.nan)
-    row = {int(d): i for i, d in enumerate(ctx.dataset_ids)}
-    col = {c: j for j, c in enumerate(ctx.config_ids)}
-    for d, c, folds in zip(runs["dataset_id"], runs["config_id"], runs["fold_scores"]):
-        if int(d) in row and c in col and len(folds) == n_folds:
-            out[row[int(d)], col[c]] = folds
-    return out
 
 
 def _own_data_regrets(folds: np.ndarray, yardstick: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:

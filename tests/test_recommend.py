@@ -25,7 +25,6 @@ from metalearn.recommend import (
     one_per_family,
 )
 from metalearn.recommend._prior import distinguishable_pairs, ranking_loss
-from metalearn.recommend._simulate import holm, regret_at_k, simulate, strategy_method, summarise
 
 
 def test_normalised_scores_are_zero_to_one_with_failures_at_zero():
@@ -330,22 +329,6 @@ def test_bad_k_and_strategy_are_clear_errors(kb):
         metalearn.recommend(_dataset("wide", 1), k=0, kb=kb)
     with pytest.raises(metalearn.exceptions.InvalidParameterError, match="unknown strategy"):
         metalearn.recommend(_dataset("wide", 1), k=2, kb=kb, strategy="magic")
-
-
-def test_simulation_leave_one_family_out(ctx):
-    methods = {"auto": strategy_method(lambda: AutoStrategy(variants=[AutoVariant(n_neighbors=3)])),
-               "random": lambda train: (lambda row, q, k: np.random.default_rng(row).permutation(21)[:k])}
-    result = simulate(ctx, methods, ks=(1, 3))
-    assert result.regret["auto"].shape == (12, 2)
-    assert result.regret["auto"][:, 0].mean() < result.regret["random"][:, 0].mean()
-    summary = summarise(result, "auto")
-    assert summary[1]["random"]["vs_reference"][0] >= 8
-
-
-def test_regret_and_holm():
-    assert regret_at_k(np.array([0.0, 0.5, 1.0]), np.array([1, 2]), (1, 2)).tolist() == [0.5, 0.0]
-    adjusted = holm({"a": 0.01, "b": 0.04, "c": 0.03})
-    assert adjusted["a"] == pytest.approx(0.03) and adjusted["b"] == pytest.approx(0.06)
 
 
 def test_shipped_kb_recommends_for_a_bundled_dataset():

@@ -14,9 +14,9 @@ from metalearn.kb._sources import (
     candidate_pool,
     canonical_name,
     dataset_family,
-    family_sample,
     is_synthetic,
     pmlb_specs,
+    size_order,
 )
 from metalearn.kb._store import ARTIFACT_FILES, DB_NAME, MANIFEST_NAME, KBStore, default_kb_path, sha256_file
 from metalearn.kb._user import add_runs, check_user_kb, user_db_path
@@ -35,7 +35,6 @@ __all__ = [
     "ConfigRecord",
     "DatasetRecord",
     "DatasetSpec",
-    "family_sample",
     "KBStore",
     "KnowledgeBase",
     "LCDB_LEARNERS",
@@ -57,6 +56,7 @@ __all__ = [
     "import_openml",
     "map_setup",
     "pmlb_specs",
+    "size_order",
     "snapshot",
     "tidy",
     "verify_manifest",

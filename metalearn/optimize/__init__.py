@@ -39,6 +39,7 @@ from metalearn.engine import (
 )
 from metalearn.optimize._ensemble import EnsembleSelection, ensemble_selection
 from metalearn.optimize._optimize import HISTORY_COLUMNS, OptimizationResult, optimize
+from metalearn.optimize._warm import WARM_START_WITH_PRIOR
 
 __all__ = [
     "ACQUISITIONS",
@@ -57,6 +58,7 @@ __all__ = [
     "STATUSES",
     "SURROGATES",
     "SearchExhaustedError",
+    "WARM_START_WITH_PRIOR",
     "equivalence_key",
     "TablePrior",
     "Trial",
