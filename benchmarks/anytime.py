@@ -29,24 +29,20 @@ from metalearn.recommend import (
     TaskContext,
     TransferPrior,
     make_strategy,
-    one_per_family,
 )
 from metalearn.space import get_space
 
 KS = (1, 5, 10, 25, 50)
 TEST_KS = (10, 25)
 WARM = 5
-#: ours and its ablations: (configs enqueued, BayesianOptimizer.portfolio_trials, one per family first?)
-OURS = {"ours": (WARM_START_WITH_PRIOR, 25, False), "ours_div3": (WARM_START_WITH_PRIOR, 25, True),
-        "ours_w1_p15": (1, 15, False), "ours_w5_p15": (5, 15, False), "ours_w5_p0": (5, 0, False),
-        "ours_noise": (WARM_START_WITH_PRIOR, 25, False)}
+#: ours and its ablations: (configs enqueued, BayesianOptimizer.portfolio_trials)
+OURS = {"ours": (WARM_START_WITH_PRIOR, 25), "ours_w1_p15": (1, 15), "ours_w5_p15": (5, 15), "ours_w5_p0": (5, 0),
+        "ours_noise": (WARM_START_WITH_PRIOR, 25)}
 #: TransferPrior parameters of ours' variants (ours_noise: own results ordered only beyond their fold noise)
 PRIOR_PARAMS = {"ours_noise": {"noise_aware": True}}
-#: ranked configs the family-diverse warm start (ours_div3) chooses from (the estimators' recommendation size)
-RANKED = 10
 METHODS = ("ours", "ours_no_prior", "cold_bo", "random", "tpe_cold", "tpe_warm", "knn_bo", "portfolio_bo")
 #: not in the default table: cold BO with the random-forest surrogate (the surrogate choice), ablations of ours
-EXTRA_METHODS = ("cold_bo_rf", "ours_div3", "ours_w1_p15", "ours_w5_p15", "ours_w5_p0", "ours_noise")
+EXTRA_METHODS = ("cold_bo_rf", "ours_w1_p15", "ours_w5_p15", "ours_w5_p0", "ours_noise")
 COLD_METHODS = ("cold_bo", "random", "tpe_cold", "cold_bo_rf")
 
 
@@ -73,17 +69,15 @@ def simulate_dataset(method: str, train: TaskContext, fitted: dict, row_raw: np.
     space = get_space(train.task)
     pool = list(train.configs)
 
-    def warm(strategy: str, k: int = WARM, diverse: bool = False) -> list[dict]:
-        n_ranked = max(k, RANKED) if diverse else k
-        ranked = [pool[int(i)] for i in fitted[strategy].rank(fitted[strategy].scale(query), n_ranked).indices]
-        return one_per_family(ranked, k) if diverse else ranked
+    def warm(strategy: str, k: int = WARM) -> list[dict]:
+        return [pool[int(i)] for i in fitted[strategy].rank(fitted[strategy].scale(query), k).indices]
 
     if method.startswith("tpe"):
         return run_tpe(space, pool, row_raw, n, seed, warm("auto") if method == "tpe_warm" else [])
     if method == "random":
         return run_optimizer(RandomSearch(space, candidates=pool, random_state=seed), space, pool, row_raw, n,
                              row_folds)
-    prior, (n_warm, portfolio_trials, diverse) = None, OURS.get(method, (WARM, 0, False))
+    prior, (n_warm, portfolio_trials) = None, OURS.get(method, (WARM, 0))
     if method in OURS:
         auto = fitted["auto"]  # the prior recommend() hands the optimizer: auto's model and meta-features
         prior = TransferPrior.from_context(auto.ctx_, auto.model_, auto.scale(query), **PRIOR_PARAMS.get(method, {}))
@@ -93,7 +87,7 @@ def simulate_dataset(method: str, train: TaskContext, fitted: dict, row_raw: np.
     first = "auto" if method in OURS else {"ours_no_prior": "auto", "knn_bo": "knn",
                                            "portfolio_bo": "portfolio"}.get(method)
     if first is not None:
-        opt.enqueue(warm(first, n_warm, diverse))
+        opt.enqueue(warm(first, n_warm))
     return run_optimizer(opt, space, pool, row_raw, n, row_folds)
 
 

@@ -21,7 +21,7 @@ Usage::
     nice -n 10 python scripts/benchmark_anytime.py --kb .work/kb.sqlite --seeds 5
     nice -n 10 python scripts/benchmark_anytime.py --kb .work/kb.sqlite --data-dir ../shared/datasets/pmlb \\
         --budget 60 --max-datasets 20
-    # (the ablations of ours' defaults and ours_div3: commands in docs/optimizer.md and docs/benchmarks/anytime.md)
+    # (the ablations of ours' defaults: commands in docs/optimizer.md and docs/benchmarks/anytime.md)
     # every held-out dataset (the default), then the same cached curves with each family counted once:
     python scripts/benchmark_anytime.py --kb metalearn/kb_data --seeds 5 --cache .work/full.jsonl
     python scripts/benchmark_anytime.py --kb metalearn/kb_data --seeds 5 --cache .work/full.jsonl --by-family

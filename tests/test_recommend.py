@@ -22,7 +22,6 @@ from metalearn.recommend import (
     Recommender,
     TransferPrior,
     normalise_scores,
-    one_per_family,
 )
 from metalearn.recommend._prior import distinguishable_pairs, ranking_loss
 
@@ -76,26 +75,6 @@ def test_auto_strategy_chooses_the_meta_features_that_tell_the_kinds_apart(ctx):
         AutoStrategy(feature_sets={}).fit(ctx)
     with pytest.raises(metalearn.exceptions.InvalidParameterError, match="usable meta-feature"):
         AutoStrategy(feature_sets={"typo": ["NumberOfFeaturez"]}).fit(ctx)  # not a silent fall-back to all
-
-
-def test_auto_strategy_one_se_feature_choice_keeps_the_smaller_set_unless_it_is_clearly_worse(ctx, monkeypatch):
-    sets = {"big": ["NumberOfFeatures", "NumberOfInstances"], "small": ["NumberOfFeatures"]}
-    n = ctx.n_datasets
-    noisy = np.where(np.arange(n) % 2 == 0, 0.0, 0.22)  # mean 0.11: 0.01 above big, well within one SE
-    for small_regret, one_se_pick in ((noisy, "small"), (np.full(n, 0.5), "big")):
-        def fake_inner_regret(self, fctx, variants, small_regret=small_regret):
-            per_dataset = 0.10 if len(fctx.scaler.names) == 2 else small_regret
-            return np.broadcast_to(np.reshape(per_dataset, (-1, 1, 1)), (n, len(variants), 4)).copy()
-
-        monkeypatch.setattr(AutoStrategy, "_inner_regret", fake_inner_regret)
-        variants = [AutoVariant(n_neighbors=3)]
-        lowest = AutoStrategy(variants=variants, feature_sets=sets).fit(ctx)
-        one_se = AutoStrategy(variants=variants, feature_sets=sets, feature_choice="one-se").fit(ctx)
-        assert lowest.feature_set_ == "big"
-        assert one_se.feature_set_ == one_se_pick and one_se.feature_selection_ == lowest.feature_selection_
-        assert len(one_se.ctx_.scaler.names) == len(sets[one_se_pick])
-    with pytest.raises(metalearn.exceptions.InvalidParameterError, match="feature_choice"):
-        AutoStrategy(feature_choice="smallest").fit(ctx)
 
 
 def test_family_balance_counts_a_family_of_near_copies_once_in_the_global_parts(ctx):
@@ -304,24 +283,6 @@ def test_estimator_warm_starts_from_the_recommendation_then_the_adaptive_portfol
     assert len(rec.configs) == 10
     assert list(clf.history_["config"][:3]) == list(rec.configs[:3])
     assert [c["family"] for c in rec.configs[:3]] == ["linear"] * 3  # wide data: linear first
-    diverse = rec.diverse_configs(3)  # the alternative warm start: one per model family first
-    assert diverse[0] == rec.configs[0] and len({c["family"] for c in diverse}) == 3
-
-
-def test_one_per_family_takes_the_best_of_each_family_then_fills_in_rank_order():
-    ranked = [{"family": f, "i": i} for i, f in enumerate(["hgb", "hgb", "svm", "hgb", "knn", "svm"])]
-    assert [c["i"] for c in one_per_family(ranked, 3)] == [0, 2, 4]
-    assert [c["i"] for c in one_per_family(ranked, 2)] == [0, 2]
-    assert [c["i"] for c in one_per_family(ranked, 5)] == [0, 2, 4, 1, 3]
-    assert [c["i"] for c in one_per_family(ranked[:2], 3)] == [0, 1]
-    assert one_per_family(ranked, 0) == [] and one_per_family([], 3) == []
-    twice = ranked[:1] * 2  # the same dict twice is two entries
-    assert one_per_family(twice, 2) == twice
-    for bad_n in (-1, 2.5, True, "3"):
-        with pytest.raises(metalearn.exceptions.InvalidParameterError, match="non-negative integer"):
-            one_per_family(ranked, bad_n)
-    with pytest.raises(metalearn.exceptions.InvalidParameterError, match="'family' key"):
-        one_per_family([{"C": 1.0}], 1)
 
 
 def test_bad_k_and_strategy_are_clear_errors(kb):

@@ -19,9 +19,8 @@ logger = logging.getLogger(__name__)
 
 WARM_START_MODES = ("auto", "defaults", "none")
 #: Recommended configs tried first (the recommendation's top 3); the transfer prior's adaptive
-#: portfolio chooses the next ones (see BayesianOptimizer). One per model family
-#: (Recommendation.diverse_configs) was better in the simulated benchmark at k = 5 but cost time
-#: under a wall-clock budget (slower families on larger data): see docs/optimizer.md.
+#: portfolio chooses the next ones (see BayesianOptimizer). One per model family was tried and not
+#: adopted: see docs/design_alternatives.md.
 WARM_START_WITH_PRIOR = 3
 #: Size of the recommendation the warm start is chosen from (kept as the estimators' ``recommendation_``).
 RECOMMENDED = 10

@@ -9,7 +9,7 @@ from metalearn.recommend._knn import KNNStrategy
 from metalearn.recommend._model import PerformanceModel
 from metalearn.recommend._portfolio import PortfolioStrategy
 from metalearn.recommend._prior import TransferPrior
-from metalearn.recommend._recommendation import Evidence, Neighbor, Recommendation, describe_config, one_per_family
+from metalearn.recommend._recommendation import Evidence, Neighbor, Recommendation, describe_config
 from metalearn.recommend._recommender import Recommender, publish_recommender
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "nearest",
     "inverse_distance_weights",
     "normalise_scores",
-    "one_per_family",
     "publish_recommender",
     "recommend",
 ]

@@ -238,11 +238,6 @@ class AutoStrategy(Strategy):
         An already fitted model to reuse (then the context's features are used as they are).
     random_state : int
         Seed of the performance models.
-    feature_choice : {"lowest", "one-se"}
-        How the feature set is chosen from the kept recipes' inner regrets:
-        the lowest mean, or the smallest set within one paired standard
-        error of the lowest (:func:`one_standard_error_choice`, sets ordered
-        by their number of meta-features).
     family_balance : bool
         Count each family of near-copies once in the global parts (the
         config's mean over all KB datasets and the global share of the
@@ -270,20 +265,17 @@ class AutoStrategy(Strategy):
     def __init__(self, variants: Sequence[AutoVariant] | None = None,
                  feature_sets: Mapping[str, Sequence[str] | None] | None = None, inner_folds: int = 3,
                  model: PerformanceModel | None = None, random_state: int = 0,
-                 feature_choice: str = "lowest", family_balance: bool = False) -> None:
+                 family_balance: bool = False) -> None:
         self.variants = variants
         self.feature_sets = feature_sets
         self.inner_folds = inner_folds
         self.model = model
         self.random_state = random_state
-        self.feature_choice = feature_choice
         self.family_balance = family_balance
 
     def fit(self, ctx: TaskContext) -> AutoStrategy:
         """Choose the meta-features and the recipe, then fit the performance model on the whole context."""
         super().fit(ctx)
-        if self.feature_choice not in ("lowest", "one-se"):
-            raise InvalidParameterError(f"feature_choice must be 'lowest' or 'one-se', not {self.feature_choice!r}")
         if not isinstance(self.family_balance, (bool, np.bool_)):
             raise InvalidParameterError(f"family_balance must be True or False, not {self.family_balance!r}")
         variants = tuple(self.variants) if self.variants is not None else DEFAULT_VARIANTS
@@ -323,7 +315,7 @@ class AutoStrategy(Strategy):
         return out or [("context", ctx)]
 
     def _select(self, candidates: list[tuple[str, TaskContext]], variants: tuple[AutoVariant, ...]) -> None:
-        """Per feature set the one-standard-error recipe, then the feature set (see ``feature_choice``)."""
+        """Per feature set the one-standard-error recipe, then the feature set whose recipe has the lowest regret."""
         kept: list[_KeptRecipe] = []
         for name, fctx in candidates:
             per_dataset = self._inner_regret(fctx, variants)
@@ -333,11 +325,7 @@ class AutoStrategy(Strategy):
             choice = one_standard_error_choice(mean_over_k)
             self.feature_selection_[name] = float(mean_over_k[:, choice].mean())
             kept.append(_KeptRecipe(name, fctx, choice, mean_over_k[:, choice], per_dataset))
-        if self.feature_choice == "one-se":
-            kept.sort(key=lambda c: len(c.ctx.scaler.names))
-            pick = kept[one_standard_error_choice(np.column_stack([c.regret for c in kept]))]
-        else:
-            pick = min(kept, key=lambda c: self.feature_selection_[c.name])
+        pick = min(kept, key=lambda c: self.feature_selection_[c.name])
         self.feature_set_, self.ctx_, self.variant_ = pick.name, pick.ctx, variants[pick.recipe]
         self.selection_ = {i: dict(zip(SELECTION_KS, r.tolist()))
                            for i, r in enumerate(pick.all_regrets.mean(axis=0))}
