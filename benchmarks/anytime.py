@@ -36,13 +36,10 @@ KS = (1, 5, 10, 25, 50)
 TEST_KS = (10, 25)
 WARM = 5
 #: ours and its ablations: (configs enqueued, BayesianOptimizer.portfolio_trials)
-OURS = {"ours": (WARM_START_WITH_PRIOR, 25), "ours_w1_p15": (1, 15), "ours_w5_p15": (5, 15), "ours_w5_p0": (5, 0),
-        "ours_noise": (WARM_START_WITH_PRIOR, 25)}
-#: TransferPrior parameters of ours' variants (ours_noise: own results ordered only beyond their fold noise)
-PRIOR_PARAMS = {"ours_noise": {"noise_aware": True}}
+OURS = {"ours": (WARM_START_WITH_PRIOR, 25), "ours_w1_p15": (1, 15), "ours_w5_p15": (5, 15), "ours_w5_p0": (5, 0)}
 METHODS = ("ours", "ours_no_prior", "cold_bo", "random", "tpe_cold", "tpe_warm", "knn_bo", "portfolio_bo")
 #: not in the default table: cold BO with the random-forest surrogate (the surrogate choice), ablations of ours
-EXTRA_METHODS = ("cold_bo_rf", "ours_w1_p15", "ours_w5_p15", "ours_w5_p0", "ours_noise")
+EXTRA_METHODS = ("cold_bo_rf", "ours_w1_p15", "ours_w5_p15", "ours_w5_p0")
 COLD_METHODS = ("cold_bo", "random", "tpe_cold", "cold_bo_rf")
 
 
@@ -80,7 +77,7 @@ def simulate_dataset(method: str, train: TaskContext, fitted: dict, row_raw: np.
     prior, (n_warm, portfolio_trials) = None, OURS.get(method, (WARM, 0))
     if method in OURS:
         auto = fitted["auto"]  # the prior recommend() hands the optimizer: auto's model and meta-features
-        prior = TransferPrior.from_context(auto.ctx_, auto.model_, auto.scale(query), **PRIOR_PARAMS.get(method, {}))
+        prior = TransferPrior.from_context(auto.ctx_, auto.model_, auto.scale(query))
     surrogate = "random_forest" if method == "cold_bo_rf" else "extra_trees"
     opt = BayesianOptimizer(space, prior=prior, surrogate=surrogate, candidates=pool, random_state=seed,
                             portfolio_trials=portfolio_trials)
@@ -165,7 +162,7 @@ def scored_rows(kb, task: str, seeds: int, min_coverage: float, methods: tuple[s
           f"configs (min_coverage={min_coverage}); scoring "
           f"{'all' if not max_per_family else f'at most {max_per_family} per family'}", flush=True)
     fingerprint = _fingerprint(ctx, seeds, max_per_family)
-    folds = fold_scores(kb, ctx)  # told with each result (the noise-aware prior of ours_noise reads them)
+    folds = fold_scores(kb, ctx)  # told with each result, as the estimators tell theirs
     rng = np.random.default_rng(0)
     done = _read_cache(cache, fingerprint)
     regret = {m: np.full((ctx.n_datasets, len(KS)), np.nan) for m in methods}

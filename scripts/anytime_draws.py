@@ -12,7 +12,7 @@ test most often breaks it. Families with a single dataset are the same in
 every draw. Nothing is simulated when the cache is complete. With
 ``--ceiling`` it also reports a reference: ours replaced, dataset by dataset,
 by the best of ours and the warm-started baselines. ``--as-ours VARIANT``
-evaluates a variant of ours (e.g. ``ours_noise``) in its place.
+evaluates a variant of ours (e.g. ``ours_w5_p15``) in its place.
 
 Usage::
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import json
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -23,7 +22,7 @@ from metalearn.recommend import (
     TransferPrior,
     normalise_scores,
 )
-from metalearn.recommend._prior import distinguishable_pairs, ranking_loss
+from metalearn.recommend._prior import ranking_loss
 
 
 def test_normalised_scores_are_zero_to_one_with_failures_at_zero():
@@ -221,43 +220,9 @@ def test_transfer_prior_portfolio_gains(kb):
     assert np.allclose(after, expected)
     direct = TransferPrior(prior.model, prior.query, prior.ctx)  # built without from_context
     assert np.allclose(direct.predict(pool[:4])[0], prior.predict(pool[:4])[0])
-    for bad in ({"agreement": -1.0}, {"model_share": 1.5}, {"agreement": float("nan")}, {"noise_aware": "yes"}):
+    for bad in ({"agreement": -1.0}, {"model_share": 1.5}, {"agreement": float("nan")}):
         with pytest.raises(metalearn.exceptions.InvalidParameterError, match="TransferPrior needs"):
             TransferPrior(prior.model, prior.query, prior.ctx, **bad)
-
-
-def test_noise_aware_conditioning_ignores_own_differences_within_fold_noise(kb):
-    prior = Recommender(kb).prior(TASK, metalearn.extract_metafeatures(_dataset("wide", 11)).values)
-    aware = replace(prior, noise_aware=True)
-    row = int(np.argmin(prior.weights))
-    cols = [int(c) for c in np.argsort(prior.ctx.norm[row])[::4]]
-    configs = [prior.ctx.configs[c] for c in cols]
-    own = prior.ctx.norm[row, cols] + 1.0
-    spread = np.array([-1.0, 0.0, 1.0])
-    clear = own[:, None] + 1e-4 * spread  # fold noise far below the differences: the same as without folds
-    assert np.allclose(aware.condition(configs, own, clear).weights, prior.condition(configs, own).weights)
-    noisy = own[:, None] + 10.0 * spread * np.arange(1, len(own) + 1)[:, None]  # differences lost in the noise
-    assert np.allclose(aware.condition(configs, own, noisy).weights, prior.weights)
-    assert np.allclose(prior.condition(configs, own, noisy).weights, prior.condition(configs, own).weights)
-    assert np.allclose(aware.condition(configs, own).weights, prior.condition(configs, own).weights)  # no folds
-    with pytest.raises(metalearn.exceptions.InvalidParameterError, match="one row of fold scores per configuration"):
-        aware.condition(configs, own, clear[:-1])
-    kept = clear.copy()
-    aware.condition(configs, own, clear)
-    assert np.array_equal(clear, kept)  # the caller's fold scores are left alone
-
-
-def test_distinguishable_pairs_and_the_masked_ranking_loss():
-    folds = np.array([[0.80, 0.83, 0.81], [0.81, 0.80, 0.82], [0.90, 0.91, 0.92]])  # means 0.813, 0.81, 0.91
-    mask = distinguishable_pairs(folds)
-    assert mask.astype(int).tolist() == [[0, 0, 1], [0, 0, 1], [1, 1, 0]]
-    assert mask.tolist() == mask.T.tolist() and not mask.diagonal().any()
-    assert distinguishable_pairs(folds[:, :1]) is None and distinguishable_pairs(np.where(folds > 0.9, np.nan,
-                                                                                            folds)) is None
-    table = np.array([[0.1, 0.5, 0.9], [0.5, 0.1, 0.9], [0.9, 0.5, 0.1]])
-    loss, n_pairs = ranking_loss(table, folds.mean(axis=1), mask)  # the pair (0, 1) is a tie within noise
-    assert n_pairs == 2 and loss.tolist() == [0.0, 0.0, 1.0]
-    assert np.allclose(ranking_loss(table, folds.mean(axis=1))[0], [1 / 3, 0.0, 2 / 3])
 
 
 def test_ranking_loss_counts_discordant_pairs(monkeypatch):
