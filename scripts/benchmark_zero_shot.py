@@ -28,9 +28,9 @@ Usage::
     python scripts/benchmark_zero_shot.py --kb metalearn/kb_data --data-dir DIR --k 3
     python scripts/benchmark_zero_shot.py --kb metalearn/kb_data --timing
     python scripts/benchmark_zero_shot.py --kb metalearn/kb_data --noise-floor
-    # recompute auto alone (e.g. counting each family once), every other method read from an earlier run:
+    # recompute auto alone (after a change to it), every other method read from an earlier run:
     python scripts/benchmark_zero_shot.py --kb metalearn/kb_data --methods ours:auto --reuse earlier.json \
-        --auto-family-balance --out other.json
+        --out other.json
 """
 
 from __future__ import annotations
@@ -97,10 +97,10 @@ def random_neighbors_method(train: TaskContext):
     return rank
 
 
-def methods(family_balance: bool = False) -> dict:
-    """Ours (auto and each strategy), anchors and ablations; ``family_balance`` is auto's."""
+def methods() -> dict:
+    """Ours (auto and each strategy), anchors and ablations."""
     return {
-        "ours:auto": strategy_method(lambda: AutoStrategy(family_balance=family_balance)),
+        "ours:auto": strategy_method(AutoStrategy),
         "ours:knn": strategy_method(KNNStrategy),
         "ours:portfolio-knn": strategy_method(lambda: PortfolioStrategy(n_neighbors=20)),
         "ours:model": strategy_method(PerformanceModel),
@@ -157,8 +157,7 @@ def reused_regret(path: Path | None, task: str, ctx: TaskContext, names: list[st
 
 
 def run_simulation(kb: KnowledgeBase, tasks: list[str], min_coverage: float, out: Path | None,
-                   only: list[str] | None = None, reuse: Path | None = None, per_family: bool = False,
-                   family_balance: bool = False) -> None:
+                   only: list[str] | None = None, reuse: Path | None = None, per_family: bool = False) -> None:
     """Simulate every method (or only ``only``, the others' regrets read from ``reuse``) and report.
 
     With ``per_family`` ranks and tests run over families, each the mean of its held-out datasets.
@@ -167,7 +166,7 @@ def run_simulation(kb: KnowledgeBase, tasks: list[str], min_coverage: float, out
     for task in tasks:
         t0 = time.perf_counter()
         ctx = TaskContext.from_kb(kb, task, min_coverage=min_coverage)
-        every = methods(family_balance)
+        every = methods()
         todo = {m: f for m, f in every.items() if only is None or m in only}
         earlier = reused_regret(reuse, task, ctx, [m for m in every if m not in todo])
         fresh = simulate(ctx, todo, KS, progress=True)
@@ -332,8 +331,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reuse", type=Path, help="simulation: an earlier run's --out JSON for the methods not computed")
     ap.add_argument("--by-family", action="store_true",
                     help="simulation: rank and test per family (the mean of its held-out datasets)")
-    ap.add_argument("--auto-family-balance", action="store_true",
-                    help="simulation: ours:auto counts each family once in its global parts (family_balance)")
     ap.add_argument("--timing", action="store_true", help="time recommend() on a 10k x 100 dataset instead")
     ap.add_argument("--noise-floor", action="store_true",
                     help="how low regret@1 can go given the CV noise of the KB's runs, instead")
@@ -353,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.methods and args.reuse is None and set(args.methods) != set(methods()):
             ap.error("--methods without every method needs --reuse for the others")
         run_simulation(kb, args.task or ["classification", "regression"], args.min_coverage, args.out,
-                       args.methods, args.reuse, args.by_family, args.auto_family_balance)
+                       args.methods, args.reuse, args.by_family)
     return 0
 
 

@@ -76,30 +76,6 @@ def test_auto_strategy_chooses_the_meta_features_that_tell_the_kinds_apart(ctx):
         AutoStrategy(feature_sets={"typo": ["NumberOfFeaturez"]}).fit(ctx)  # not a silent fall-back to all
 
 
-def test_family_balance_counts_a_family_of_near_copies_once_in_the_global_parts(ctx):
-    from metalearn.recommend._auto import combine, family_balanced_weights
-
-    # three near-copies favour config 0, two unrelated datasets config 1; the global portfolio recipe
-    norm = np.array([[1.0, 0.0, 0.5]] * 3 + [[0.0, 1.0, 0.5]] * 2)
-    families = ["copies"] * 3 + ["b", "c"]
-    global_only = AutoVariant(blend=0.0, global_weight=1.0, portfolio_global=1.0)
-    flat = np.zeros(3)
-    per_dataset = combine(global_only, norm, np.arange(5.0), flat, flat, norm.mean(axis=0), 2)
-    weights = family_balanced_weights(families)
-    np.testing.assert_allclose(weights, [1 / 9] * 3 + [1 / 3] * 2)
-    per_family = combine(global_only, norm, np.arange(5.0), flat, flat, weights @ norm, 2, weights)
-    assert per_dataset.indices[0] == 0 and per_family.indices[0] == 1
-    assert sorted(per_family.indices) == [0, 1]  # the portfolio still covers the copies' favourite
-
-    balanced = AutoStrategy(variants=[global_only], family_balance=True).fit(ctx)
-    np.testing.assert_allclose(balanced.global_mean_, family_balanced_weights(ctx.families) @ ctx.norm)
-    plain = AutoStrategy(variants=[global_only]).fit(ctx)
-    assert plain.global_weights_ is None and np.array_equal(plain.global_mean_, ctx.norm.mean(axis=0))
-    assert "near-copies once" in balanced.describe() and "near-copies" not in plain.describe()
-    with pytest.raises(metalearn.exceptions.InvalidParameterError, match="family_balance"):
-        AutoStrategy(family_balance="yes").fit(ctx)
-
-
 def test_a_subset_of_a_feature_restricted_context_stays_restricted(ctx):
     narrow = ctx.subset(np.ones(ctx.n_datasets, bool), ["NumberOfFeatures", "NumberOfInstances"])
     keep = np.arange(narrow.n_datasets) % 3 != 0
