@@ -36,7 +36,7 @@ wheel-check: install-dev             ## build the wheel, install it in a fresh v
 	.ci/wheel_check $(PY)
 
 lint: install-dev
-	$(VENV)/bin/ruff check metalearn tests scripts
+	$(VENV)/bin/ruff check metalearn tests scripts benchmarks
 
 lint-imports: install-dev            ## the import-linter layers contract (pyproject.toml [tool.importlinter])
 	$(VENV)/bin/lint-imports
