@@ -57,6 +57,7 @@ from metalearn.recommend import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: benchmarks/ is not installed
+from benchmarks.sampling import family_sample
 from benchmarks.simulate import by_family, fold_scores, simulate, strategy_method, summarise
 from metalearn.space import get_space
 
@@ -203,7 +204,7 @@ def run_live(kb: KnowledgeBase, data_dir: str, k: int, max_datasets: int | None,
     """
     import metalearn
     from metalearn.data import pmlb_manifest
-    from metalearn.kb import dataset_family, family_sample
+    from metalearn.kb import dataset_family
     from metalearn.recommend import Recommender
 
     names = names or family_sample(pmlb_manifest(data_dir), max_datasets or 20)
