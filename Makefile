@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 TORCH  := torch==2.13.0
 
-.PHONY: demo test test-slow test-all wheel-check lint install install-dev bench-venv kb-info bench-defaults clean
+.PHONY: demo test test-slow test-all wheel-check lint lint-imports install install-dev bench-venv kb-info bench-defaults clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("metalearn needs Python >= 3.10") if sys.version_info < (3, 10) else None'
@@ -36,7 +36,10 @@ wheel-check: install-dev             ## build the wheel, install it in a fresh v
 	.ci/wheel_check $(PY)
 
 lint: install-dev
-	$(VENV)/bin/ruff check metalearn tests scripts
+	$(VENV)/bin/ruff check metalearn tests scripts benchmarks
+
+lint-imports: install-dev            ## the import-linter layers contract (pyproject.toml [tool.importlinter])
+	$(VENV)/bin/lint-imports
 
 bench-venv: .venv-bench/.installed   ## a second virtualenv for the live race (AutoGluon needs pandas < 2.4)
 

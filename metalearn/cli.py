@@ -20,9 +20,24 @@ import traceback
 import warnings
 from pathlib import Path
 
+import metalearn
+from metalearn import neural  # neural.adapt imports torch on first use (PEP 562), never at start-up
 from metalearn._version import __version__
-from metalearn.data import DataWarning
-from metalearn.exceptions import InvalidDatasetError, MetaLearnError, ModelFileError, OutputPathError
+from metalearn.data import DataWarning, read_table
+from metalearn.data._validation import split_target
+from metalearn.estimators import MetaLearnClassifier, MetaLearnRegressor
+from metalearn.exceptions import (
+    ColumnMismatchError,
+    InvalidDatasetError,
+    InvalidParameterError,
+    MetaLearnError,
+    ModelFileError,
+    OutputPathError,
+)
+from metalearn.kb import KnowledgeBase, repair_user_kb
+from metalearn.kb_build import main as build_main
+from metalearn.neural import FewShotTask, read_image, recommend_backbone
+from metalearn.recommend import describe_config
 
 #: exit code after a broken pipe (128 + SIGPIPE, as shells report a process killed by it)
 EXIT_BROKEN_PIPE = 141
@@ -167,8 +182,6 @@ def parser() -> argparse.ArgumentParser:
 
 def cmd_recommend(args: argparse.Namespace) -> int:
     """``metalearn recommend``."""
-    import metalearn
-
     ds = _load(args)
     rec = metalearn.recommend(ds, k=args.top, kb=args.kb, strategy=args.strategy)
     if args.json:
@@ -187,8 +200,6 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
 def format_table(rec) -> str:
     """The recommendation as an aligned text table."""
-    from metalearn.recommend import describe_config
-
     rows = [("rank", "configuration", "predicted", f"expected {rec.metric}", "best evidence")]
     for i, cfg in enumerate(rec.configs):
         mean, spread = rec.predicted_scores[i]
@@ -203,11 +214,7 @@ def format_table(rec) -> str:
 def cmd_kb(args: argparse.Namespace) -> int:
     """``metalearn kb info|repair|build``."""
     if args.kb_command == "build":
-        from metalearn.kb._build_cli import main as build_main
-
         return build_main(args.builder_args)
-    from metalearn.kb import KnowledgeBase, repair_user_kb
-
     if args.kb_command == "repair":
         for line in repair_user_kb(args.path):
             print(line)
@@ -235,8 +242,6 @@ def cmd_kb(args: argparse.Namespace) -> int:
 
 def _load(args: argparse.Namespace):
     """The dataset of ``args.path`` with the options' overrides."""
-    import metalearn
-
     return metalearn.load_dataset(args.path, target=args.target, task=args.task, drop=args.drop,
                                   column_types=dict(args.column_type or []))
 
@@ -248,9 +253,6 @@ def _training_data(args: argparse.Namespace, ds) -> tuple:
     file layout in ``metalearn predict``; other sources from the loaded
     features, with their types pinned so they are not decided twice.
     """
-    from metalearn.data import read_table
-    from metalearn.data._validation import split_target
-
     path = Path(args.path).expanduser()
     if ds.source != str(path) or not path.is_file():
         return ds.X, ds.y, {"column_types": dict(zip(ds.feature_names, ds.feature_types))}
@@ -275,8 +277,6 @@ def check_output_path(path: str, option: str = "--output") -> None:
 
 def cmd_optimize(args: argparse.Namespace) -> int:
     """``metalearn optimize``: fit MetaLearnClassifier/Regressor and optionally save it."""
-    from metalearn.estimators import MetaLearnClassifier, MetaLearnRegressor
-
     start = time.perf_counter()
     if args.output:
         check_output_path(args.output)
@@ -297,8 +297,6 @@ def cmd_optimize(args: argparse.Namespace) -> int:
                           "best_cv_score": float(best["score"]), "n_trials": int(len(model.history_)),
                           "elapsed_s": round(elapsed, 3)}, indent=2))
     else:
-        from metalearn.recommend import describe_config
-
         print(f"best configuration: {describe_config(model.best_config_)}")
         print(f"best CV {model.metric_}: {best['score']:.4f} after {len(model.history_)} trials "
               f"in {elapsed:.1f} s")
@@ -312,8 +310,6 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 def _read_model(path: str):
     import joblib
-
-    from metalearn.estimators import MetaLearnClassifier, MetaLearnRegressor
 
     if not Path(path).is_file():
         raise ModelFileError(f"no model file {path}; write one with: metalearn optimize DATA --output {path}")
@@ -330,9 +326,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
     """``metalearn predict MODEL DATA``: one prediction (or probability row) per row, as CSV."""
     import numpy as np
     import pandas as pd
-
-    from metalearn.data import read_table
-    from metalearn.exceptions import ColumnMismatchError, InvalidParameterError
 
     if args.output:
         check_output_path(args.output)
@@ -361,16 +354,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_few_shot(args: argparse.Namespace) -> int:
     """``metalearn few-shot recommend|predict`` (needs the ``neural`` extra for ``predict``)."""
-    from metalearn.neural import FewShotTask, recommend_backbone
-
     task = FewShotTask.from_image_folder(args.folder if args.fs_command == "recommend" else args.support)
     rec = recommend_backbone(task)
     if args.fs_command == "recommend":
         print(json.dumps(rec.to_dict(), indent=2, default=str) if args.json else rec.explain())
         return 0
     import numpy as np
-
-    from metalearn.neural import adapt, read_image
 
     labels = task.metadata.get("classes") or [str(i) for i in range(int(task.support_y.max()) + 1)]
     if args.queries:
@@ -380,7 +369,7 @@ def cmd_few_shot(args: argparse.Namespace) -> int:
         queries, images = task.metadata.get("query_files", []), task.query_x
         if not queries:
             raise InvalidDatasetError(f"no query images: put them in {args.support}/query/ or name them after it")
-    model = adapt(rec.backbone, task.support_x, task.support_y, recipe=rec.recipe)
+    model = neural.adapt(rec.backbone, task.support_x, task.support_y, recipe=rec.recipe)
     for query, label in zip(queries, model.predict(images)):  # one call: Conv-4 uses the batch's statistics
         print(f"{query}\t{labels[int(label)]}")
     return 0

@@ -25,15 +25,18 @@ from metalearn._fitting import check_target as _check_target
 from metalearn._fitting import effective_cv as _effective_cv
 from metalearn._fitting import n_splits as _n_splits
 from metalearn._inspect import importance_frame
+from metalearn.data import load_dataset
 from metalearn.data._inputs import check_finite, check_input
 from metalearn.data._validation import as_frame
 from metalearn.evaluation import METRICS, get_metric, make_folds
+from metalearn.evaluation._metrics import aligned_proba
 from metalearn.exceptions import (
     ColumnMismatchError,
     InvalidParameterError,
     InvalidTargetError,
 )
 from metalearn.kb import add_runs, check_user_kb
+from metalearn.optimize import optimize
 from metalearn.optimize._ensemble import EnsembleSelection, ensemble_selection, out_of_fold, score_predictions
 from metalearn.optimize._fallback import fallback_model
 from metalearn.optimize._leaderboard import leaderboard
@@ -107,8 +110,6 @@ class _MetaLearnBase(BaseEstimator):
         -------
         self
         """
-        from metalearn.optimize import optimize
-
         start = time.perf_counter()
         self._check_params()
         if update_kb is not None and not get_metric(self.metric, self._task).builtin:
@@ -213,8 +214,6 @@ class _MetaLearnBase(BaseEstimator):
 
     def _dataset(self, X, y, drop=None, column_types=None):
         """Validate ``(X, y)`` the scikit-learn way, then as a metalearn :class:`Dataset`."""
-        from metalearn.data import load_dataset
-
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         _check_target(X, y)
@@ -425,8 +424,6 @@ class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, one column per entry of ``classes_``."""
-        from metalearn.evaluation._metrics import aligned_proba
-
         frame = self._frame(X)
         with threadpool_limits(self._n_jobs()):
             return aligned_proba(self._model, frame, self.classes_)

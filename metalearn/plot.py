@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from metalearn.exceptions import InvalidParameterError
+from metalearn.recommend import get_recommender
 from metalearn.utils import import_optional
 
 
@@ -53,8 +54,6 @@ def plot_metafeature_space(recommendation, kb=None, ax=None):
     >>> import metalearn, metalearn.plot  # doctest: +SKIP
     >>> fig = metalearn.plot.plot_metafeature_space(metalearn.recommend("sklearn:wine"))  # doctest: +SKIP
     """
-    from metalearn.recommend import get_recommender
-
     plt = _pyplot()
     _, strat = get_recommender(kb).fitted(recommendation.task)
     ctx = strat.ctx_  # the meta-features the strategy measures similarity with

@@ -32,15 +32,22 @@ import argparse
 import logging
 import sys
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
-from anytime_draws import cache_arguments, check_cache_arguments, draw_summary, report_draws
-from benchmark_anytime import METHODS, scored_rows
 
-from metalearn.kb._kb import KnowledgeBase
-from metalearn.recommend import KNNStrategy, TaskContext
-from metalearn.recommend._base import nearest, similarity_weights
-from metalearn.recommend._simulate import family_means
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: benchmarks/ is not installed
+from benchmarks.anytime import (
+    METHODS,
+    cache_arguments,
+    check_cache_arguments,
+    draw_summary,
+    report_draws,
+    scored_rows,
+)
+from benchmarks.simulate import family_means
+from metalearn.kb import KnowledgeBase
+from metalearn.recommend import KNNStrategy, TaskContext, inverse_distance_weights, nearest
 
 #: the strategies the selector chooses from, in order of preference on ties
 CANDIDATES = ("ours", "ours_no_prior", "knn_bo", "portfolio_bo")
@@ -70,7 +77,7 @@ def select_strategies(ctx: TaskContext, regret: dict, candidates: tuple[str, ...
         knn = KNNStrategy(n_neighbors=n_neighbors).fit(train)
         for row in np.flatnonzero(families == fam):
             nbrs, dist = nearest(train, knn.scale(ctx.mf_raw.iloc[row].to_dict()), n_neighbors)
-            predicted = similarity_weights(dist) @ score[known[nbrs]]
+            predicted = inverse_distance_weights(dist) @ score[known[nbrs]]
             chosen[row] = int(np.argmin(np.round(predicted, 12)))  # argmin keeps the first of equal values
     return chosen
 

@@ -20,10 +20,8 @@ import sys
 import time
 
 import metalearn
-from metalearn.evaluation._cluster import connect
-from metalearn.evaluation._isolation import warm_up
-from metalearn.kb import ReservedList, pmlb_specs
-from metalearn.kb._sources import size_order
+from metalearn.evaluation import connect, warm_up
+from metalearn.kb import ReservedList, pmlb_specs, size_order
 from metalearn.optimize import optimize
 
 MODES = ("serial", "n_jobs=2", "local:2")

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from metalearn.kb import Protocol, ReservedList, build_local, pmlb_specs
-from metalearn.kb._sources import size_order
+from metalearn.kb import Protocol, ReservedList, build_local, pmlb_specs, size_order
 
 
 def runs(db: Path) -> pd.DataFrame:

@@ -38,6 +38,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: benchmarks/ is not installed
+from benchmarks.sampling import family_sample
+from benchmarks.stats import sign_test
+
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIRS = (REPO.parent / "shared/datasets/pmlb", REPO.parent / "shared/datasets/uci_regression")
 RESERVED = REPO.parent / "shared/datasets/reserved.csv"
@@ -49,7 +53,7 @@ OVERRUN = 1.2
 def choose_datasets(per_task: int, seed: int) -> list[tuple[str, Path]]:
     """One dataset per dataset family, ``per_task`` per task, sizes spread over 300-20,000 rows."""
     from metalearn.data import pmlb_manifest
-    from metalearn.kb import ReservedList, family_sample
+    from metalearn.kb import ReservedList
 
     reserved = ReservedList.read(RESERVED)
     frames = []
@@ -211,8 +215,6 @@ def read_rows(path: Path) -> list[dict]:
 
 def report(rows: list[dict], systems: list[str]) -> None:
     """Per-dataset table, then per task and budget: win/tie/loss, win rate, mean rank, sign test; overruns."""
-    from scipy.stats import binomtest
-
     frame = pd.DataFrame(rows)
     if "task" in frame:  # a failed fit's row has no task: take it from the dataset's other rows
         frame["task"] = frame.groupby("dataset")["task"].transform("first")
@@ -241,7 +243,7 @@ def report(rows: list[dict], systems: list[str]) -> None:
             won = int((filled["metalearn"] > filled[s]).sum())
             lost = int((filled["metalearn"] < filled[s]).sum())
             tied = len(filled) - won - lost
-            p = binomtest(won, won + lost, alternative="greater").pvalue if won + lost else 1.0
+            p = sign_test(won, lost)
             print(f"| {s} | {ranks[s]:.2f} | {won}/{tied}/{lost} | {(won + tied / 2) / len(filled):.0%} | {p:.3g} |")
     _report_problems(frame)
 

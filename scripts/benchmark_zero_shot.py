@@ -9,7 +9,7 @@ method ranks the pool; regret@k = 1 - best normalised score among its first k
 
 Live (``--data-dir DIR``): datasets in the PMLB layout (by default 20, one
 per family, half classification and half regression, see
-``metalearn.kb.family_sample``), each with its family removed from the KB and
+``benchmarks.sampling.family_sample``), each with its family removed from the KB and
 the recommender refitted; our top-1 and best-of-top-k recommendation are
 evaluated with 5-fold CV against the HistGradientBoosting and RandomForest
 defaults.
@@ -28,9 +28,9 @@ Usage::
     python scripts/benchmark_zero_shot.py --kb metalearn/kb_data --data-dir DIR --k 3
     python scripts/benchmark_zero_shot.py --kb metalearn/kb_data --timing
     python scripts/benchmark_zero_shot.py --kb metalearn/kb_data --noise-floor
-    # recompute auto alone (another feature-set rule), every other method read from an earlier run:
+    # recompute auto alone (after a change to it), every other method read from an earlier run:
     python scripts/benchmark_zero_shot.py --kb metalearn/kb_data --methods ours:auto --reuse earlier.json \
-        --auto-feature-choice one-se --out other.json
+        --out other.json
 """
 
 from __future__ import annotations
@@ -55,7 +55,10 @@ from metalearn.recommend import (
     TaskContext,
     normalise_scores,
 )
-from metalearn.recommend._simulate import by_family, simulate, strategy_method, summarise
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: benchmarks/ is not installed
+from benchmarks.sampling import family_sample
+from benchmarks.simulate import by_family, fold_scores, simulate, strategy_method, summarise
 from metalearn.space import get_space
 
 KS = (1, 3, 5, 10)
@@ -95,11 +98,10 @@ def random_neighbors_method(train: TaskContext):
     return rank
 
 
-def methods(feature_choice: str = "lowest", family_balance: bool = False) -> dict:
-    """Ours (auto and each strategy), anchors and ablations; ``feature_choice`` and ``family_balance`` are auto's."""
+def methods() -> dict:
+    """Ours (auto and each strategy), anchors and ablations."""
     return {
-        "ours:auto": strategy_method(lambda: AutoStrategy(feature_choice=feature_choice,
-                                                          family_balance=family_balance)),
+        "ours:auto": strategy_method(AutoStrategy),
         "ours:knn": strategy_method(KNNStrategy),
         "ours:portfolio-knn": strategy_method(lambda: PortfolioStrategy(n_neighbors=20)),
         "ours:model": strategy_method(PerformanceModel),
@@ -156,8 +158,7 @@ def reused_regret(path: Path | None, task: str, ctx: TaskContext, names: list[st
 
 
 def run_simulation(kb: KnowledgeBase, tasks: list[str], min_coverage: float, out: Path | None,
-                   only: list[str] | None = None, reuse: Path | None = None, feature_choice: str = "lowest",
-                   per_family: bool = False, family_balance: bool = False) -> None:
+                   only: list[str] | None = None, reuse: Path | None = None, per_family: bool = False) -> None:
     """Simulate every method (or only ``only``, the others' regrets read from ``reuse``) and report.
 
     With ``per_family`` ranks and tests run over families, each the mean of its held-out datasets.
@@ -166,7 +167,7 @@ def run_simulation(kb: KnowledgeBase, tasks: list[str], min_coverage: float, out
     for task in tasks:
         t0 = time.perf_counter()
         ctx = TaskContext.from_kb(kb, task, min_coverage=min_coverage)
-        every = methods(feature_choice, family_balance)
+        every = methods()
         todo = {m: f for m, f in every.items() if only is None or m in only}
         earlier = reused_regret(reuse, task, ctx, [m for m in every if m not in todo])
         fresh = simulate(ctx, todo, KS, progress=True)
@@ -203,7 +204,7 @@ def run_live(kb: KnowledgeBase, data_dir: str, k: int, max_datasets: int | None,
     """
     import metalearn
     from metalearn.data import pmlb_manifest
-    from metalearn.kb import dataset_family, family_sample
+    from metalearn.kb import dataset_family
     from metalearn.recommend import Recommender
 
     names = names or family_sample(pmlb_manifest(data_dir), max_datasets or 20)
@@ -229,19 +230,6 @@ def run_live(kb: KnowledgeBase, data_dir: str, k: int, max_datasets: int | None,
     for kind, label in (("top1", "top-1"), ("topk", f"best of top-{k}")):
         print(f"win rate of ours ({label}) vs HGB default: {wins[kind]['hist_gradient_boosting'] / n:.0%}, "
               f"vs RF default: {wins[kind]['random_forest'] / n:.0%} over {len(names)} datasets")
-
-
-def fold_scores(kb: KnowledgeBase, ctx: TaskContext) -> np.ndarray:
-    """The dense runs' per-fold scores: datasets x configs x folds (NaN where a run failed)."""
-    runs = kb.runs.loc[(kb.runs["metric"] == ctx.metric) & (kb.runs["status"] == "ok")]
-    n_folds = int(runs["fold_scores"].map(len).max())
-    out = np.full(ctx.raw.shape + (n_folds,), np.nan)
-    row = {int(d): i for i, d in enumerate(ctx.dataset_ids)}
-    col = {c: j for j, c in enumerate(ctx.config_ids)}
-    for d, c, folds in zip(runs["dataset_id"], runs["config_id"], runs["fold_scores"]):
-        if int(d) in row and c in col and len(folds) == n_folds:
-            out[row[int(d)], col[c]] = folds
-    return out
 
 
 def _own_data_regrets(folds: np.ndarray, yardstick: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
@@ -344,10 +332,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reuse", type=Path, help="simulation: an earlier run's --out JSON for the methods not computed")
     ap.add_argument("--by-family", action="store_true",
                     help="simulation: rank and test per family (the mean of its held-out datasets)")
-    ap.add_argument("--auto-feature-choice", choices=["lowest", "one-se"], default="lowest",
-                    help="simulation: how ours:auto chooses its meta-feature set (AutoStrategy.feature_choice)")
-    ap.add_argument("--auto-family-balance", action="store_true",
-                    help="simulation: ours:auto counts each family once in its global parts (family_balance)")
     ap.add_argument("--timing", action="store_true", help="time recommend() on a 10k x 100 dataset instead")
     ap.add_argument("--noise-floor", action="store_true",
                     help="how low regret@1 can go given the CV noise of the KB's runs, instead")
@@ -367,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.methods and args.reuse is None and set(args.methods) != set(methods()):
             ap.error("--methods without every method needs --reuse for the others")
         run_simulation(kb, args.task or ["classification", "regression"], args.min_coverage, args.out,
-                       args.methods, args.reuse, args.auto_feature_choice, args.by_family, args.auto_family_balance)
+                       args.methods, args.reuse, args.by_family)
     return 0
 
 

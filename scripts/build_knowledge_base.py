@@ -14,7 +14,7 @@ Publish the build as the shipped KB (snapshot + manifest with checksums)::
 
 import sys
 
-from metalearn.kb._build_cli import main
+from metalearn.kb_build import main
 
 if __name__ == "__main__":
     sys.exit(main())

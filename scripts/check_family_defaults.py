@@ -25,8 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from metalearn.kb import Protocol, config_key, pmlb_specs
-from metalearn.kb._builder import evaluate_chunk
+from metalearn.kb import Protocol, config_key, evaluate_chunk, pmlb_specs
 from metalearn.space import get_space
 
 

@@ -26,8 +26,7 @@ from sklearn.model_selection import train_test_split
 
 from metalearn.data import load_pmlb
 from metalearn.estimators import MetaLearnClassifier, MetaLearnRegressor
-from metalearn.kb import dataset_family
-from metalearn.kb._kb import KnowledgeBase
+from metalearn.kb import KnowledgeBase, dataset_family
 from metalearn.recommend import Recommender
 
 

@@ -51,11 +51,11 @@ from metalearn.neural import (
     mlp_architecture,
     pretrain_classifier,
     pretrain_regressor,
+    render_glyph_classes,
     save_checkpoint,
     score_recipe,
     write_registry,
 )
-from metalearn.neural._glyphs import render_glyph_classes
 
 SETTINGS = {
     "omniglot": [(5, 1), (5, 5), (20, 1), (20, 5)],

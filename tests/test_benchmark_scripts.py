@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from synthetic_kb import TASK
 
+from benchmarks import anytime
 from metalearn.recommend import TaskContext, normalise_scores
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
 def _load_script(name: str):
-    """Import ``scripts/<name>.py`` as a module (the scripts are not a package).
-
-    Like ``python scripts/<name>.py``, with ``scripts/`` on the path for the helpers the scripts import.
-    """
-    if str(SCRIPTS) not in sys.path:
-        sys.path.insert(0, str(SCRIPTS))
+    """Import ``scripts/<name>.py`` as a module (the scripts are not a package; they import benchmarks/)."""
     spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -30,47 +25,46 @@ def _load_script(name: str):
 
 
 def test_anytime_simulation_resumes_from_its_cache(kb, tmp_path, monkeypatch):
-    bench = _load_script("benchmark_anytime")
     cache = tmp_path / "anytime.jsonl"
-    first = bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), cache)
+    first = anytime.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), cache)
     assert len(cache.read_text().splitlines()) == 12 * 2  # one line per (dataset, method)
 
     def no_more_work(*args, **kwargs):
         raise AssertionError("a cached dataset was simulated again")
 
-    monkeypatch.setattr(bench, "simulate_dataset", no_more_work)
-    again = bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), cache)
+    monkeypatch.setattr(anytime, "simulate_dataset", no_more_work)
+    again = anytime.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), cache)
     for method in ("ours", "random"):
         np.testing.assert_array_equal(first[method], again[method])
     with pytest.raises(AssertionError, match="simulated again"):  # another seed count is another setting
-        bench.simulate_task(kb, TASK, 2, 0.9, ("ours", "random"), cache)
+        anytime.simulate_task(kb, TASK, 2, 0.9, ("ours", "random"), cache)
 
     # two shards sharing a cache split the families; the unsharded rerun only reads
     monkeypatch.undo()
     shared = tmp_path / "sharded.jsonl"
-    halves = [bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), shared, shard=(i, 2)) for i in (0, 1)]
+    halves = [anytime.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), shared, shard=(i, 2)) for i in (0, 1)]
     assert len(halves[0]["ours"]) == 6 and len(halves[1]["ours"]) == 12  # 3 families each; the 2nd reads the 1st
-    monkeypatch.setattr(bench, "simulate_dataset", no_more_work)
-    whole = bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), shared)
+    monkeypatch.setattr(anytime, "simulate_dataset", no_more_work)
+    whole = anytime.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), shared)
     np.testing.assert_array_equal(whole["random"], first["random"])
     with pytest.raises(AssertionError, match="simulated again"):  # a subsample is another setting
-        bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), shared, max_per_family=1)
+        anytime.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), shared, max_per_family=1)
     monkeypatch.undo()
-    one_each = bench.simulate_task(kb, TASK, 1, 0.9, ("random",), None, max_per_family=1)
+    one_each = anytime.simulate_task(kb, TASK, 1, 0.9, ("random",), None, max_per_family=1)
     assert len(one_each["random"]) == 6
     # per family: one row per family (the mean of its datasets), read from the same cache
-    monkeypatch.setattr(bench, "simulate_dataset", no_more_work)
-    per_family = bench.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), shared, by_family=True)
+    monkeypatch.setattr(anytime, "simulate_dataset", no_more_work)
+    per_family = anytime.simulate_task(kb, TASK, 1, 0.9, ("ours", "random"), shared, by_family=True)
     assert len(per_family["ours"]) == 6
     np.testing.assert_allclose(per_family["random"].mean(axis=0), whole["random"].mean(axis=0))  # 2 per family
     fams = sorted(set(TaskContext.from_kb(kb, TASK).families))
-    only = bench.simulate_task(kb, TASK, 1, 0.9, ("random",), shared, only_families=fams[:1])
-    rest = bench.simulate_task(kb, TASK, 1, 0.9, ("random",), shared, by_family=True, skip_families=fams[:1])
+    only = anytime.simulate_task(kb, TASK, 1, 0.9, ("random",), shared, only_families=fams[:1])
+    rest = anytime.simulate_task(kb, TASK, 1, 0.9, ("random",), shared, by_family=True, skip_families=fams[:1])
     assert len(only["random"]) == 2 and len(rest["random"]) == 5
     np.testing.assert_allclose(only["random"].mean(axis=0), per_family["random"][0])
     with pytest.raises(SystemExit, match="no scored datasets left"):
-        bench.simulate_task(kb, TASK, 1, 0.9, ("random",), shared, only_families=["no_such_family"])
-    toy = bench.family_means({"a": np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 0.0]])}, np.array(["y", "x", "y"]))
+        anytime.simulate_task(kb, TASK, 1, 0.9, ("random",), shared, only_families=["no_such_family"])
+    toy = anytime.family_means({"a": np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 0.0]])}, np.array(["y", "x", "y"]))
     np.testing.assert_array_equal(toy["a"], [[3.0, 4.0], [3.0, 1.0]])
 
 
@@ -133,54 +127,52 @@ def test_noise_floor_scores_own_fold_picks_on_the_other_folds_or_on_the_benchmar
 
 
 def test_family_draws_score_one_dataset_per_family_and_count_how_often_each_target_holds():
-    draws = _load_script("anytime_draws")
     families = np.array(["b", "a", "b", "c", "a", "b"])
-    picks = draws.family_draws(families, 200, seed=3)
+    picks = anytime.family_draws(families, 200, seed=3)
     assert all(sorted(families[rows]) == ["a", "b", "c"] for rows in picks)
     assert {int(rows[1]) for rows in picks} == {0, 2, 5}  # every member of family b is drawn sometime
-    np.testing.assert_array_equal(np.vstack(picks), np.vstack(draws.family_draws(families, 200, seed=3)))
+    np.testing.assert_array_equal(np.vstack(picks), np.vstack(anytime.family_draws(families, 200, seed=3)))
 
-    bench = _load_script("benchmark_anytime")
-    n_ks, units = len(bench.KS), 48  # 24 families of 2: enough for Holm p < 0.05 over 7 baselines
+    n_ks, units = len(anytime.KS), 48  # 24 families of 2: enough for Holm p < 0.05 over 7 baselines
     rng = np.random.default_rng(0)
-    worse = {m: rng.uniform(0.2, 0.9, (units, n_ks)) for m in bench.METHODS if m != "ours"}
+    worse = {m: rng.uniform(0.2, 0.9, (units, n_ks)) for m in anytime.METHODS if m != "ours"}
     fams = np.repeat(np.arange(units // 2).astype(str), 2)
-    best = draws.draw_summary({"ours": np.zeros((units, n_ks)), **worse}, fams, 20)
+    best = anytime.draw_summary({"ours": np.zeros((units, n_ks)), **worse}, fams, 20)
     assert best["held"]["all three"] == 1.0 and not best["rank_leaders"] and not best["not_significant"]
     # ours worst on every dataset: no target holds, and the leaders and failed tests are named
-    worst = draws.draw_summary({"ours": np.ones((units, n_ks)), **worse}, fams, 20)
+    worst = anytime.draw_summary({"ours": np.ones((units, n_ks)), **worse}, fams, 20)
     assert worst["held"]["all three"] == 0.0 and worst["held"]["best mean rank at every k"] == 0.0
     assert sum(s for (k, _), s in worst["rank_leaders"].items() if k == 1) == pytest.approx(1.0)
     assert set(worst["not_significant"]) == set(worse) and worst["n_families"] == units // 2
     # ours perfect on the first dataset of each family, worst on the second: the targets depend on the draw
     first = (np.arange(units) % 2 == 0)[:, None]
     mixed = {"ours": np.where(first, 0.0, 1.0) * np.ones((1, n_ks)), **worse}
-    share = draws.draw_summary(mixed, fams, 400)["held"]["regret@10 <= half of cold BO's"]
+    share = anytime.draw_summary(mixed, fams, 400)["held"]["regret@10 <= half of cold BO's"]
     assert 0.0 < share < 1.0
-    lucky = bench.anytime_targets({m: r[0::2] for m, r in mixed.items()})  # the draw of every first dataset
+    lucky = anytime.anytime_targets({m: r[0::2] for m, r in mixed.items()})  # the draw of every first dataset
     assert lucky["best_rank"] and lucky["half_of_cold"] and lucky["significant"]
-    ceiling = draws.best_of_warm(mixed)
-    np.testing.assert_array_equal(ceiling["ours"], np.minimum.reduce([mixed[m] for m in ("ours", *draws.WARM_STARTED)]))
+    ceiling = anytime.best_of_warm(mixed)
+    warm = np.minimum.reduce([mixed[m] for m in ("ours", *anytime.WARM_STARTED)])
+    np.testing.assert_array_equal(ceiling["ours"], warm)
     assert ceiling["cold_bo"] is mixed["cold_bo"]
 
 
 def test_the_simulation_tells_each_pool_config_its_kb_fold_scores(kb):
-    bench = _load_script("benchmark_anytime")
     ctx = TaskContext.from_kb(kb, TASK, min_coverage=0.9)
-    folds = bench.fold_scores(kb, ctx)
+    folds = anytime.fold_scores(kb, ctx)
     assert folds.shape[:2] == ctx.raw.shape and folds.shape[2] >= 1  # the synthetic KB stores one fold
     finite = np.isfinite(ctx.raw)
     np.testing.assert_allclose(folds[finite].mean(axis=1), ctx.raw[finite])  # the KB's mean is the folds' mean
-    space = bench.get_space(TASK)
+    space = anytime.get_space(TASK)
     pool = list(ctx.configs)
     told = []
 
-    class Recording(bench.RandomSearch):
+    class Recording(anytime.RandomSearch):
         def tell(self, trial, result):
             told.append(result.fold_scores)
             return super().tell(trial, result)
 
-    tried = bench.run_optimizer(Recording(space, candidates=pool, random_state=0), space, pool, ctx.raw[0], 4,
+    tried = anytime.run_optimizer(Recording(space, candidates=pool, random_state=0), space, pool, ctx.raw[0], 4,
                                 folds[0])
     assert [tuple(folds[0, j]) for j in tried] == told
 

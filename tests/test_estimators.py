@@ -80,7 +80,7 @@ def test_invalid_parameters_raise_at_fit(params, monkeypatch):
         raise AssertionError("the search started with an invalid parameter")
 
     # a bad budget must not run, not even for a second
-    monkeypatch.setattr(importlib.import_module("metalearn.optimize"), "optimize", no_search)
+    monkeypatch.setattr(importlib.import_module("metalearn.estimators"), "optimize", no_search)
     X, y = np.random.default_rng(0).normal(size=(30, 2)), np.arange(30) % 2
     with pytest.raises(InvalidParameterError):
         MetaLearnClassifier(**{"warm_start": "defaults", **params}).fit(X, y)
@@ -127,7 +127,7 @@ def test_auto_cv_uses_three_folds_only_for_large_data_under_a_time_budget(monkey
         seen["cv"] = kwargs["cv"]
         raise Stop
 
-    monkeypatch.setattr(importlib.import_module("metalearn.optimize"), "optimize", fake_optimize)
+    monkeypatch.setattr(importlib.import_module("metalearn.estimators"), "optimize", fake_optimize)
     with pytest.raises(Stop):
         MetaLearnClassifier(time_budget=30, warm_start="defaults").fit(big.X, big.y)
     assert seen["cv"] == 3

@@ -17,7 +17,6 @@ import pandas as pd
 import pytest
 
 from metalearn.exceptions import (
-    InvalidParameterError,
     KnowledgeBaseError,
     KnowledgeBaseIntegrityError,
     KnowledgeBaseVersionError,
@@ -34,7 +33,6 @@ from metalearn.kb import (
     config_key,
     dataset_family,
     evaluate_chunk,
-    family_sample,
     pmlb_specs,
     snapshot,
     tidy,
@@ -257,25 +255,6 @@ def test_families_of_near_copies():
                  ("Hill_Valley_with_noise", "Hill_Valley_without_noise"), ("crx", "credit_a")]:
         assert dataset_family(a) == dataset_family(b), (a, b)
     assert dataset_family("kr_vs_kp") != dataset_family("krkopt")
-
-
-def test_family_sample_takes_one_per_family_and_both_tasks():
-    import pandas as pd
-
-    rows = [(f"{i}_fri_c0_{i}_5", "regression", 500 + i) for i in range(30)]
-    rows += [("mushroom", "classification", 8000), ("wine", "classification", 400), ("tiny", "classification", 50),
-             ("analcatdata_a", "classification", 900), ("analcatdata_b", "classification", 950),
-             ("1027_ESL", "regression", 488)]
-    manifest = pd.DataFrame(rows, columns=["name", "task", "n_rows"]).set_index("name")
-    picked = family_sample(manifest, 6, random_state=0)
-    assert picked[:3] == ["wine", picked[1], "mushroom"] and picked[1].startswith("analcatdata")
-    assert len(picked) == 5 and picked[3] == "1027_ESL" and dataset_family(picked[4]) == "friedman"
-    assert "tiny" not in picked  # under min_rows
-    assert family_sample(manifest, 6, random_state=0) == picked
-    with pytest.raises(InvalidParameterError, match="n >= 1"):
-        family_sample(manifest, 0)
-    with pytest.raises(InvalidParameterError, match="missing"):
-        family_sample(manifest.drop(columns="n_rows"), 4)
 
 
 def test_json_columns_decode_row_by_row_or_refuse():

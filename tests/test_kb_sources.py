@@ -85,7 +85,7 @@ def test_lcdb_missing_directory(tmp_path):
 
 
 def test_lcdb_cli(tmp_path):
-    from metalearn.kb._build_cli import main
+    from metalearn.kb_build import main
 
     reserved = tmp_path / "reserved.csv"
     reserved.write_text("name,openml_id,why\ncmc,23,test\nSatImage,,test\n")

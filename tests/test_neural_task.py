@@ -209,6 +209,23 @@ def test_recommend_backbone_picks_the_best_evidence_in_the_closest_setting(regis
     assert rec5.to_dict()["expected_score"] == 0.99
 
 
+def test_recommend_dispatches_a_few_shot_task_without_importing_neural():
+    from metalearn.recommend._api import BackboneTask
+
+    code = "import sys, metalearn; print('metalearn.neural' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+    assert isinstance(FewShotTask(np.zeros((5, 1, 28, 28)), np.arange(5)), BackboneTask)
+
+
+def test_recommend_returns_the_backbone_recommendation_for_a_few_shot_task(registry):
+    import metalearn
+
+    task = FewShotTask(np.zeros((25, 1, 28, 28)), np.repeat(np.arange(5), 5))
+    rec = metalearn.recommend(task, kb=registry)
+    assert rec.backbone.id == recommend_backbone(task, registry).backbone.id == "omni-maml"
+
+
 def test_recommend_backbone_minimises_mse_for_regression(registry):
     x = np.linspace(-5, 5, 10, dtype=np.float32)[:, None]
     rec = recommend_backbone(FewShotTask(x, np.sin(x[:, 0])), registry)

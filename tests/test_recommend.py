@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import json
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -22,10 +21,8 @@ from metalearn.recommend import (
     Recommender,
     TransferPrior,
     normalise_scores,
-    one_per_family,
 )
-from metalearn.recommend._prior import distinguishable_pairs, ranking_loss
-from metalearn.recommend._simulate import holm, regret_at_k, simulate, strategy_method, summarise
+from metalearn.recommend._prior import ranking_loss
 
 
 def test_normalised_scores_are_zero_to_one_with_failures_at_zero():
@@ -77,50 +74,6 @@ def test_auto_strategy_chooses_the_meta_features_that_tell_the_kinds_apart(ctx):
         AutoStrategy(feature_sets={}).fit(ctx)
     with pytest.raises(metalearn.exceptions.InvalidParameterError, match="usable meta-feature"):
         AutoStrategy(feature_sets={"typo": ["NumberOfFeaturez"]}).fit(ctx)  # not a silent fall-back to all
-
-
-def test_auto_strategy_one_se_feature_choice_keeps_the_smaller_set_unless_it_is_clearly_worse(ctx, monkeypatch):
-    sets = {"big": ["NumberOfFeatures", "NumberOfInstances"], "small": ["NumberOfFeatures"]}
-    n = ctx.n_datasets
-    noisy = np.where(np.arange(n) % 2 == 0, 0.0, 0.22)  # mean 0.11: 0.01 above big, well within one SE
-    for small_regret, one_se_pick in ((noisy, "small"), (np.full(n, 0.5), "big")):
-        def fake_inner_regret(self, fctx, variants, small_regret=small_regret):
-            per_dataset = 0.10 if len(fctx.scaler.names) == 2 else small_regret
-            return np.broadcast_to(np.reshape(per_dataset, (-1, 1, 1)), (n, len(variants), 4)).copy()
-
-        monkeypatch.setattr(AutoStrategy, "_inner_regret", fake_inner_regret)
-        variants = [AutoVariant(n_neighbors=3)]
-        lowest = AutoStrategy(variants=variants, feature_sets=sets).fit(ctx)
-        one_se = AutoStrategy(variants=variants, feature_sets=sets, feature_choice="one-se").fit(ctx)
-        assert lowest.feature_set_ == "big"
-        assert one_se.feature_set_ == one_se_pick and one_se.feature_selection_ == lowest.feature_selection_
-        assert len(one_se.ctx_.scaler.names) == len(sets[one_se_pick])
-    with pytest.raises(metalearn.exceptions.InvalidParameterError, match="feature_choice"):
-        AutoStrategy(feature_choice="smallest").fit(ctx)
-
-
-def test_family_balance_counts_a_family_of_near_copies_once_in_the_global_parts(ctx):
-    from metalearn.recommend._auto import combine, family_balanced_weights
-
-    # three near-copies favour config 0, two unrelated datasets config 1; the global portfolio recipe
-    norm = np.array([[1.0, 0.0, 0.5]] * 3 + [[0.0, 1.0, 0.5]] * 2)
-    families = ["copies"] * 3 + ["b", "c"]
-    global_only = AutoVariant(blend=0.0, global_weight=1.0, portfolio_global=1.0)
-    flat = np.zeros(3)
-    per_dataset = combine(global_only, norm, np.arange(5.0), flat, flat, norm.mean(axis=0), 2)
-    weights = family_balanced_weights(families)
-    np.testing.assert_allclose(weights, [1 / 9] * 3 + [1 / 3] * 2)
-    per_family = combine(global_only, norm, np.arange(5.0), flat, flat, weights @ norm, 2, weights)
-    assert per_dataset.indices[0] == 0 and per_family.indices[0] == 1
-    assert sorted(per_family.indices) == [0, 1]  # the portfolio still covers the copies' favourite
-
-    balanced = AutoStrategy(variants=[global_only], family_balance=True).fit(ctx)
-    np.testing.assert_allclose(balanced.global_mean_, family_balanced_weights(ctx.families) @ ctx.norm)
-    plain = AutoStrategy(variants=[global_only]).fit(ctx)
-    assert plain.global_weights_ is None and np.array_equal(plain.global_mean_, ctx.norm.mean(axis=0))
-    assert "near-copies once" in balanced.describe() and "near-copies" not in plain.describe()
-    with pytest.raises(metalearn.exceptions.InvalidParameterError, match="family_balance"):
-        AutoStrategy(family_balance="yes").fit(ctx)
 
 
 def test_a_subset_of_a_feature_restricted_context_stays_restricted(ctx):
@@ -243,43 +196,9 @@ def test_transfer_prior_portfolio_gains(kb):
     assert np.allclose(after, expected)
     direct = TransferPrior(prior.model, prior.query, prior.ctx)  # built without from_context
     assert np.allclose(direct.predict(pool[:4])[0], prior.predict(pool[:4])[0])
-    for bad in ({"agreement": -1.0}, {"model_share": 1.5}, {"agreement": float("nan")}, {"noise_aware": "yes"}):
+    for bad in ({"agreement": -1.0}, {"model_share": 1.5}, {"agreement": float("nan")}):
         with pytest.raises(metalearn.exceptions.InvalidParameterError, match="TransferPrior needs"):
             TransferPrior(prior.model, prior.query, prior.ctx, **bad)
-
-
-def test_noise_aware_conditioning_ignores_own_differences_within_fold_noise(kb):
-    prior = Recommender(kb).prior(TASK, metalearn.extract_metafeatures(_dataset("wide", 11)).values)
-    aware = replace(prior, noise_aware=True)
-    row = int(np.argmin(prior.weights))
-    cols = [int(c) for c in np.argsort(prior.ctx.norm[row])[::4]]
-    configs = [prior.ctx.configs[c] for c in cols]
-    own = prior.ctx.norm[row, cols] + 1.0
-    spread = np.array([-1.0, 0.0, 1.0])
-    clear = own[:, None] + 1e-4 * spread  # fold noise far below the differences: the same as without folds
-    assert np.allclose(aware.condition(configs, own, clear).weights, prior.condition(configs, own).weights)
-    noisy = own[:, None] + 10.0 * spread * np.arange(1, len(own) + 1)[:, None]  # differences lost in the noise
-    assert np.allclose(aware.condition(configs, own, noisy).weights, prior.weights)
-    assert np.allclose(prior.condition(configs, own, noisy).weights, prior.condition(configs, own).weights)
-    assert np.allclose(aware.condition(configs, own).weights, prior.condition(configs, own).weights)  # no folds
-    with pytest.raises(metalearn.exceptions.InvalidParameterError, match="one row of fold scores per configuration"):
-        aware.condition(configs, own, clear[:-1])
-    kept = clear.copy()
-    aware.condition(configs, own, clear)
-    assert np.array_equal(clear, kept)  # the caller's fold scores are left alone
-
-
-def test_distinguishable_pairs_and_the_masked_ranking_loss():
-    folds = np.array([[0.80, 0.83, 0.81], [0.81, 0.80, 0.82], [0.90, 0.91, 0.92]])  # means 0.813, 0.81, 0.91
-    mask = distinguishable_pairs(folds)
-    assert mask.astype(int).tolist() == [[0, 0, 1], [0, 0, 1], [1, 1, 0]]
-    assert mask.tolist() == mask.T.tolist() and not mask.diagonal().any()
-    assert distinguishable_pairs(folds[:, :1]) is None and distinguishable_pairs(np.where(folds > 0.9, np.nan,
-                                                                                            folds)) is None
-    table = np.array([[0.1, 0.5, 0.9], [0.5, 0.1, 0.9], [0.9, 0.5, 0.1]])
-    loss, n_pairs = ranking_loss(table, folds.mean(axis=1), mask)  # the pair (0, 1) is a tie within noise
-    assert n_pairs == 2 and loss.tolist() == [0.0, 0.0, 1.0]
-    assert np.allclose(ranking_loss(table, folds.mean(axis=1))[0], [1 / 3, 0.0, 2 / 3])
 
 
 def test_ranking_loss_counts_discordant_pairs(monkeypatch):
@@ -305,24 +224,6 @@ def test_estimator_warm_starts_from_the_recommendation_then_the_adaptive_portfol
     assert len(rec.configs) == 10
     assert list(clf.history_["config"][:3]) == list(rec.configs[:3])
     assert [c["family"] for c in rec.configs[:3]] == ["linear"] * 3  # wide data: linear first
-    diverse = rec.diverse_configs(3)  # the alternative warm start: one per model family first
-    assert diverse[0] == rec.configs[0] and len({c["family"] for c in diverse}) == 3
-
-
-def test_one_per_family_takes_the_best_of_each_family_then_fills_in_rank_order():
-    ranked = [{"family": f, "i": i} for i, f in enumerate(["hgb", "hgb", "svm", "hgb", "knn", "svm"])]
-    assert [c["i"] for c in one_per_family(ranked, 3)] == [0, 2, 4]
-    assert [c["i"] for c in one_per_family(ranked, 2)] == [0, 2]
-    assert [c["i"] for c in one_per_family(ranked, 5)] == [0, 2, 4, 1, 3]
-    assert [c["i"] for c in one_per_family(ranked[:2], 3)] == [0, 1]
-    assert one_per_family(ranked, 0) == [] and one_per_family([], 3) == []
-    twice = ranked[:1] * 2  # the same dict twice is two entries
-    assert one_per_family(twice, 2) == twice
-    for bad_n in (-1, 2.5, True, "3"):
-        with pytest.raises(metalearn.exceptions.InvalidParameterError, match="non-negative integer"):
-            one_per_family(ranked, bad_n)
-    with pytest.raises(metalearn.exceptions.InvalidParameterError, match="'family' key"):
-        one_per_family([{"C": 1.0}], 1)
 
 
 def test_bad_k_and_strategy_are_clear_errors(kb):
@@ -330,22 +231,6 @@ def test_bad_k_and_strategy_are_clear_errors(kb):
         metalearn.recommend(_dataset("wide", 1), k=0, kb=kb)
     with pytest.raises(metalearn.exceptions.InvalidParameterError, match="unknown strategy"):
         metalearn.recommend(_dataset("wide", 1), k=2, kb=kb, strategy="magic")
-
-
-def test_simulation_leave_one_family_out(ctx):
-    methods = {"auto": strategy_method(lambda: AutoStrategy(variants=[AutoVariant(n_neighbors=3)])),
-               "random": lambda train: (lambda row, q, k: np.random.default_rng(row).permutation(21)[:k])}
-    result = simulate(ctx, methods, ks=(1, 3))
-    assert result.regret["auto"].shape == (12, 2)
-    assert result.regret["auto"][:, 0].mean() < result.regret["random"][:, 0].mean()
-    summary = summarise(result, "auto")
-    assert summary[1]["random"]["vs_reference"][0] >= 8
-
-
-def test_regret_and_holm():
-    assert regret_at_k(np.array([0.0, 0.5, 1.0]), np.array([1, 2]), (1, 2)).tolist() == [0.5, 0.0]
-    adjusted = holm({"a": 0.01, "b": 0.04, "c": 0.03})
-    assert adjusted["a"] == pytest.approx(0.03) and adjusted["b"] == pytest.approx(0.06)
 
 
 def test_shipped_kb_recommends_for_a_bundled_dataset():

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from metalearn.exceptions import GroupsError, SampleWeightError
-
-if TYPE_CHECKING:
-    from metalearn.data._columns import ColumnPlan
+from metalearn.data._columns import ColumnPlan, DataWarning
+from metalearn.exceptions import GroupsError, InvalidParameterError, InvalidTargetError, SampleWeightError
 
 Task = Literal["classification", "regression"]
 FeatureType = Literal["numeric", "categorical", "boolean", "text"]
 
 TASKS: tuple[str, ...] = ("classification", "regression")
 FEATURE_TYPES: tuple[str, ...] = ("numeric", "categorical", "boolean", "text")
+MAX_CLASSES = 1000
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,8 +126,6 @@ class Dataset:
 
     def with_task(self, task: Task) -> Dataset:
         """Return a copy with another task (the target is re-checked)."""
-        from metalearn.data._validation import validate_target
-
         y = validate_target(pd.Series(self.y), task)
         return replace(self, task=task, y=y)
 
@@ -254,3 +252,54 @@ def subsample_indices(y: np.ndarray, task: str, max_rows: int, random_state: int
         take = max(min(len(members), 2), int(round(max_rows * len(members) / n)))
         chosen.append(rng.choice(members, size=min(take, len(members)), replace=False))
     return np.sort(np.concatenate(chosen))
+
+
+def validate_target(y: pd.Series, task: str) -> np.ndarray:
+    """Check a (missing-free) target for ``task`` and return it as an array."""
+    if task not in TASKS:
+        raise InvalidParameterError(f"task must be 'classification' or 'regression', not {task!r}")
+    if task == "regression":
+        if not pd.api.types.is_numeric_dtype(y):
+            numeric = pd.to_numeric(y, errors="coerce")
+            bad = y[numeric.isna()].astype(str).unique()[:3].tolist()
+            raise InvalidTargetError(
+                f"regression target must be numeric, but it holds strings such as {bad}; "
+                "convert it to numbers, or use task='classification'"
+            )
+        values = y.to_numpy(dtype=float)
+        if not np.all(np.isfinite(values)):
+            raise InvalidTargetError("regression target holds infinite values; remove or clip those rows")
+        return values
+    kinds = {type(v) for v in y.tolist()}
+    if len(kinds) > 1 and not all(issubclass(k, (int, float, np.number, bool)) for k in kinds):
+        raise InvalidTargetError(
+            f"class labels mix types ({', '.join(sorted(k.__name__ for k in kinds))}); "
+            "convert them to one type, e.g. y.astype(str)"
+        )
+    values = y.to_numpy()
+    if values.dtype == object and kinds and all(issubclass(k, str) for k in kinds):
+        values = values.astype(str)
+    if values.dtype.kind == "f" and np.any(values != np.round(values)):
+        example = values[values != np.round(values)][0]
+        raise InvalidTargetError(
+            "classification labels must be discrete, but the target holds fractional numbers such as "
+            f"{float(example)!r}; if it is a numeric quantity use task='regression'"
+        )
+    counts = np.unique(values, return_counts=True)[1]
+    n_classes = len(counts)
+    if n_classes < 2:
+        raise InvalidTargetError(
+            f"the target has only 1 class ({values[0]!r}); classification needs at least two"
+        )
+    if n_classes > MAX_CLASSES:
+        raise InvalidTargetError(
+            f"the target has {n_classes} classes, more than the {MAX_CLASSES} metalearn supports; "
+            "if it is a numeric quantity use task='regression'"
+        )
+    rare = int(np.sum(counts < 3))
+    if rare > n_classes / 2:
+        warnings.warn(
+            f"{rare} of the target's {n_classes} classes have fewer than 3 rows, too few to learn or "
+            "cross-validate; if the target is a numeric quantity use task='regression'",
+            DataWarning, stacklevel=4)
+    return values

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from metalearn.data._dataset import Dataset
+from metalearn.data._openml import load_openml
 from metalearn.data._validation import as_frame, build_dataset, split_target
 from metalearn.exceptions import (
     CorruptFileError,
@@ -111,8 +112,6 @@ def _load_uri(uri: str, target: str | None, task: str | None, name: str | None, 
     """Load a path or URI; ``overrides`` holds ``drop`` and ``column_types``."""
     scheme, _, rest = uri.partition(":")
     if scheme == "openml" and rest:
-        from metalearn.data._openml import load_openml
-
         return load_openml(rest, target=target, task=task, **overrides)
     if scheme == "pmlb-dir" and rest:
         path = Path(rest)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from metalearn.data._columns import DataWarning, fmt_names, plan_columns
-from metalearn.data._dataset import TASKS, Dataset
+from metalearn.data._dataset import Dataset, validate_target
 from metalearn.exceptions import (
     ColumnNamesError,
     ConstantFeaturesError,
@@ -42,7 +42,6 @@ from metalearn.exceptions import (
 logger = logging.getLogger(__name__)
 
 MIN_ROWS = 2
-MAX_CLASSES = 1000
 __all__ = ["DataWarning", "as_frame", "build_dataset", "check_target_fits", "infer_task", "split_target",
            "validate_target"]
 _fmt = fmt_names
@@ -137,57 +136,6 @@ def infer_task(y: pd.Series) -> str:
     if n_unique <= 2 or n_unique <= min(20, max(2, len(values) // 10)):
         return "classification"
     return "regression"
-
-
-def validate_target(y: pd.Series, task: str) -> np.ndarray:
-    """Check a (missing-free) target for ``task`` and return it as an array."""
-    if task not in TASKS:
-        raise InvalidParameterError(f"task must be 'classification' or 'regression', not {task!r}")
-    if task == "regression":
-        if not pd.api.types.is_numeric_dtype(y):
-            numeric = pd.to_numeric(y, errors="coerce")
-            bad = y[numeric.isna()].astype(str).unique()[:3].tolist()
-            raise InvalidTargetError(
-                f"regression target must be numeric, but it holds strings such as {bad}; "
-                "convert it to numbers, or use task='classification'"
-            )
-        values = y.to_numpy(dtype=float)
-        if not np.all(np.isfinite(values)):
-            raise InvalidTargetError("regression target holds infinite values; remove or clip those rows")
-        return values
-    kinds = {type(v) for v in y.tolist()}
-    if len(kinds) > 1 and not all(issubclass(k, (int, float, np.number, bool)) for k in kinds):
-        raise InvalidTargetError(
-            f"class labels mix types ({', '.join(sorted(k.__name__ for k in kinds))}); "
-            "convert them to one type, e.g. y.astype(str)"
-        )
-    values = y.to_numpy()
-    if values.dtype == object and kinds and all(issubclass(k, str) for k in kinds):
-        values = values.astype(str)
-    if values.dtype.kind == "f" and np.any(values != np.round(values)):
-        example = values[values != np.round(values)][0]
-        raise InvalidTargetError(
-            "classification labels must be discrete, but the target holds fractional numbers such as "
-            f"{float(example)!r}; if it is a numeric quantity use task='regression'"
-        )
-    counts = np.unique(values, return_counts=True)[1]
-    n_classes = len(counts)
-    if n_classes < 2:
-        raise InvalidTargetError(
-            f"the target has only 1 class ({values[0]!r}); classification needs at least two"
-        )
-    if n_classes > MAX_CLASSES:
-        raise InvalidTargetError(
-            f"the target has {n_classes} classes, more than the {MAX_CLASSES} metalearn supports; "
-            "if it is a numeric quantity use task='regression'"
-        )
-    rare = int(np.sum(counts < 3))
-    if rare > n_classes / 2:
-        warnings.warn(
-            f"{rare} of the target's {n_classes} classes have fewer than 3 rows, too few to learn or "
-            "cross-validate; if the target is a numeric quantity use task='regression'",
-            DataWarning, stacklevel=4)
-    return values
 
 
 def _drop_missing_target(X: pd.DataFrame, y: pd.Series, notes: list[str]) -> tuple[pd.DataFrame, pd.Series]:

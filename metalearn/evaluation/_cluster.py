@@ -153,9 +153,8 @@ def make_probe():
         import sys
 
         try:
-            import metalearn  # the probe checks that the worker has metalearn at all
-
-            version = metalearn.__version__
+            # runs on the worker: importing metalearn._version imports metalearn itself, the thing checked
+            from metalearn._version import __version__ as version
         except ImportError as exc:
             version = f"missing ({type(exc).__name__}: {exc})"
         return {"metalearn": version, "python": f"{sys.version_info[0]}.{sys.version_info[1]}",

@@ -1,7 +1,7 @@
 """Knowledge base: schema, SQLite store, offline builders and the online reader."""
 
 from metalearn.kb._builder import Protocol, build_local, evaluate_chunk, tidy
-from metalearn.kb._kb import KnowledgeBase, default_kb_path
+from metalearn.kb._kb import KnowledgeBase
 from metalearn.kb._lcdb import LCDB_LEARNERS, import_lcdb
 from metalearn.kb._openml_mapping import map_setup
 from metalearn.kb._openml_source import OPENML_METRICS, RetryPolicy, import_openml
@@ -14,11 +14,11 @@ from metalearn.kb._sources import (
     candidate_pool,
     canonical_name,
     dataset_family,
-    family_sample,
     is_synthetic,
     pmlb_specs,
+    size_order,
 )
-from metalearn.kb._store import ARTIFACT_FILES, DB_NAME, MANIFEST_NAME, KBStore, sha256_file
+from metalearn.kb._store import ARTIFACT_FILES, DB_NAME, MANIFEST_NAME, KBStore, default_kb_path, sha256_file
 from metalearn.kb._user import add_runs, check_user_kb, user_db_path
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "ConfigRecord",
     "DatasetRecord",
     "DatasetSpec",
-    "family_sample",
     "KBStore",
     "KnowledgeBase",
     "LCDB_LEARNERS",
@@ -57,6 +56,7 @@ __all__ = [
     "import_openml",
     "map_setup",
     "pmlb_specs",
+    "size_order",
     "snapshot",
     "tidy",
     "verify_manifest",

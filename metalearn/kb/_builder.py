@@ -42,7 +42,9 @@ from metalearn.kb._sources import (
     size_order,
 )
 from metalearn.kb._store import KBStore
+from metalearn.metafeatures import extract_metafeatures
 from metalearn.space import family_versions, get_space
+from metalearn.utils import import_optional
 
 logger = logging.getLogger(__name__)
 
@@ -252,8 +254,6 @@ def compute_metafeatures(store: KBStore, specs: list[DatasetSpec], *, random_sta
 
     Meta-features describe the full dataset (not the evaluation subsample).
     """
-    from metalearn.metafeatures import extract_metafeatures
-
     have = {(n, s) for n, s, mf in store.conn.execute("SELECT name, source, metafeatures FROM datasets")
             if mf is not None}
     todo = [s for s in specs if (s.name, "local") not in have]
@@ -310,8 +310,6 @@ def _terminate_as_interrupt():
 
 def _execute_dask(work: list, protocol: Protocol, scheduler: str | None,
                   dask_local: int | None) -> Iterator[list[RunRecord]]:
-    from metalearn.utils import import_optional
-
     distributed = import_optional("dask.distributed", extra="distributed")
     import dask
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -12,29 +11,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from metalearn.evaluation import DEFAULT_METRIC
 from metalearn.exceptions import InvalidParameterError, KnowledgeBaseError
 from metalearn.kb._lock import read_lock
 from metalearn.kb._publish import verify_manifest
 from metalearn.kb._schema import SCHEMA_VERSION
 from metalearn.kb._sources import normalise_name
-from metalearn.kb._store import DB_NAME, KBStore, damaged
+from metalearn.kb._store import DB_NAME, KBStore, damaged, default_kb_path
+from metalearn.kb._user import add_runs
 from metalearn.space import family_versions
 
 logger = logging.getLogger(__name__)
 
 
 #: The shipped knowledge base: package data of ``metalearn`` (``metalearn/kb_data/``), so a wheel carries it.
-SHIPPED_KB = Path(__file__).resolve().parents[1] / "kb_data"
-
-
-def default_kb_path() -> Path:
-    """Where the shipped KB lives: ``$METALEARN_KB`` or the package's ``metalearn/kb_data/``."""
-    env = os.environ.get("METALEARN_KB")
-    if env:
-        return Path(env)
-    return SHIPPED_KB
-
-
 @dataclass(frozen=True, eq=False)
 class KnowledgeBase:
     """Datasets, configurations and runs, loaded into pandas; filtered views are cheap copies.
@@ -132,8 +122,6 @@ class KnowledgeBase:
         own searches tried are not columns: they were scored on one dataset
         each, and counting them would make every dataset look sparse.
         """
-        from metalearn.evaluation import DEFAULT_METRIC
-
         metric = metric or DEFAULT_METRIC[task]
         ids = self.datasets.loc[self.datasets["task"] == task, "id"]
         pool = self.pool_config_ids(task)
@@ -186,8 +174,6 @@ class KnowledgeBase:
         Open ``path`` to get recommendations that use the new runs. Returns
         the number of runs stored. See :func:`metalearn.kb.add_runs`.
         """
-        from metalearn.kb._user import add_runs
-
         return add_runs(history, dataset, path, metric=metric, metafeatures=metafeatures, base=self.path, name=name)
 
     # -- reporting ----------------------------------------------------------

@@ -40,6 +40,7 @@ from metalearn.exceptions import KnowledgeBaseError
 from metalearn.kb._schema import RunRecord, config_row
 from metalearn.kb._sources import ReservedList, dataset_family
 from metalearn.kb._store import KBStore
+from metalearn.metafeatures import OPENML_QUALITIES
 from metalearn.space import family_versions, get_space
 
 logger = logging.getLogger(__name__)
@@ -223,8 +224,6 @@ def import_lcdb(output: str | Path, *, directory: str | Path | None = None, rese
         ``datasets`` (kept), ``runs_added``, ``runs_per_family``, ``reserved_dropped``,
         ``unmapped_learners``, ``seconds``.
     """
-    from metalearn.metafeatures import OPENML_QUALITIES
-
     start = time.perf_counter()
     reserved = reserved or ReservedList(frozenset(), frozenset())
     root = lcdb_dir(directory)

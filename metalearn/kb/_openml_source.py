@@ -33,6 +33,7 @@ from metalearn.kb._openml_mapping import map_setup
 from metalearn.kb._schema import RunRecord, config_key, config_row
 from metalearn.kb._sources import ReservedList, dataset_family
 from metalearn.kb._store import KBStore
+from metalearn.metafeatures import OPENML_QUALITIES
 from metalearn.space import family_versions, get_space
 from metalearn.utils import import_optional
 
@@ -148,8 +149,6 @@ def _as_int(value: float | None, minus: int = 0) -> int | None:
 
 
 def _store_dataset(store: KBStore, openml: Any, data_id: int, name: str, policy: RetryPolicy) -> int:
-    from metalearn.metafeatures import OPENML_QUALITIES
-
     qualities = dataset_qualities(openml, data_id, policy)
     clash = store.conn.execute("SELECT openml_id FROM datasets WHERE name = ? AND source = ?",
                                (name, SOURCE)).fetchone()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -22,6 +23,7 @@ DB_NAME = "kb.sqlite"
 MANIFEST_NAME = "manifest.json"
 #: The recommender artifact's files in a KB directory (written by ``metalearn.recommend``; JSON + arrays).
 ARTIFACT_FILES = ("recommender.json", "recommender.npz")
+SHIPPED_KB = Path(__file__).resolve().parents[1] / "kb_data"
 #: Tables and the columns every reader relies on; a file lacking one is not a knowledge base.
 REQUIRED_COLUMNS = {
     "meta": ("key", "value"),
@@ -30,6 +32,14 @@ REQUIRED_COLUMNS = {
     "runs": ("dataset_id", "config_id", "metric", "fold_scores", "mean_score", "status", "source"),
 }
 _SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def default_kb_path() -> Path:
+    """Where the shipped KB lives: ``$METALEARN_KB`` or the package's ``metalearn/kb_data/``."""
+    env = os.environ.get("METALEARN_KB")
+    if env:
+        return Path(env)
+    return SHIPPED_KB
 
 
 def sha256_file(path: Path) -> str:

@@ -31,11 +31,10 @@ from pathlib import Path
 import pandas as pd
 
 from metalearn.exceptions import InvalidParameterError, KnowledgeBaseError, KnowledgeBaseIntegrityError
-from metalearn.kb._kb import default_kb_path
 from metalearn.kb._lock import write_lock
 from metalearn.kb._publish import load_manifest, verify_manifest, write_manifest
 from metalearn.kb._schema import SCHEMA_VERSION, RunRecord, config_row
-from metalearn.kb._store import DB_NAME, MANIFEST_NAME, KBStore, sha256_file
+from metalearn.kb._store import DB_NAME, MANIFEST_NAME, KBStore, default_kb_path, sha256_file
 from metalearn.metafeatures import extract_metafeatures
 from metalearn.space import family_versions, get_space
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from metalearn.exceptions import MetaLearnError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # _context imports this registry; the type is for annotations only
     from metalearn.metafeatures._context import ExtractionContext
 
 Group = Literal["general", "statistical", "info-theory", "landmarking", "regression"]

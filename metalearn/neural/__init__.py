@@ -22,6 +22,7 @@ from metalearn.neural._families import (
     get_family,
     omniglot_family,
 )
+from metalearn.neural._glyphs import render_glyph_classes
 from metalearn.neural._images import OneShotRun, load_omniglot, load_runs, read_image
 from metalearn.neural._recommend import BackboneRecommendation, recommend_backbone
 from metalearn.neural._registry import (
@@ -87,6 +88,7 @@ __all__ = [
     "random_affine",
     "read_image",
     "recommend_backbone",
+    "render_glyph_classes",
     "write_registry",
     *sorted(_LAZY),
 ]

@@ -9,6 +9,7 @@ import numpy as np
 
 from metalearn.exceptions import InvalidParameterError
 from metalearn.neural._episodes import SPLITS, Episode, TaskFamily
+from metalearn.neural._images import load_omniglot
 
 __all__ = [
     "OMNIGLOT_SPLITS",
@@ -161,8 +162,6 @@ def omniglot_family(
     >>> fam.n_classes("train"), fam.n_classes("test")  # doctest: +SKIP
     (624, 62)
     """
-    from metalearn.neural._images import load_omniglot
-
     pool = load_omniglot(root, size=size, cache_dir=cache_dir)
     splits = dict(splits or OMNIGLOT_SPLITS)
     alphabets = np.asarray(pool.alphabets)

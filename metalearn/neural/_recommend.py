@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from metalearn.exceptions import KnowledgeBaseError
 from metalearn.neural._registry import BackboneRecord, BackboneRegistry, RecipeResult, load_registry
-from metalearn.neural._task import FewShotTask
+
+if TYPE_CHECKING:  # FewShotTask.recommend_backbone calls this module, so the task type is for annotations only
+    from metalearn.neural._task import FewShotTask
 
 __all__ = ["BackboneRecommendation", "best_result", "recommend_backbone"]
 
@@ -101,6 +103,7 @@ def best_result(results: list[RecipeResult] | tuple[RecipeResult, ...], task: Fe
     Examples
     --------
     >>> import numpy as np
+    >>> from metalearn.neural import FewShotTask
     >>> r = [RecipeResult({"finetune": f}, "accuracy", 5, 1, m, 0.01, 600) for f, m in [("all", 0.9), ("head", 0.8)]]
     >>> best_result(r, FewShotTask(np.zeros((5, 1, 8, 8)), np.arange(5))).recipe
     {'finetune': 'all'}
@@ -124,6 +127,7 @@ def recommend_backbone(task: FewShotTask, registry: BackboneRegistry | None = No
     Examples
     --------
     >>> import numpy as np
+    >>> from metalearn.neural import FewShotTask
     >>> task = FewShotTask(np.zeros((20, 1, 28, 28), np.float32), np.arange(20))
     >>> rec = recommend_backbone(task)  # doctest: +SKIP
     >>> rec.recipe  # doctest: +SKIP

@@ -249,7 +249,7 @@ def load_backbone(record: BackboneRecord, root: str | Path | None = None) -> Any
         When the file is missing, lies outside its folder, or its sha256 differs from the record.
     """
     torch = import_optional("torch", extra="neural")
-    from metalearn.neural._models import build_model
+    from metalearn.neural._models import build_model  # imports torch: the registry itself stays torch-free
 
     folder = root if root is not None else (record.root or default_backbones_dir())
     file = checkpoint_path(folder, record.checkpoint)

@@ -14,6 +14,9 @@ from typing import Any
 import numpy as np
 
 from metalearn.exceptions import InvalidDatasetError, InvalidParameterError
+from metalearn.neural._images import read_image
+from metalearn.neural._recommend import BackboneRecommendation, recommend_backbone
+from metalearn.neural._registry import BackboneRegistry
 
 MODALITIES = ("image", "vector", "regression-1d")
 
@@ -129,6 +132,14 @@ class FewShotTask:
             "n_query": 0 if self.query_x is None else len(self.query_x),
         }
 
+    def recommend_backbone(self, registry: BackboneRegistry | None = None) -> BackboneRecommendation:
+        """The backbone and recipe recommended for this task (see :func:`metalearn.neural.recommend_backbone`).
+
+        :func:`metalearn.recommend` dispatches a few-shot task here, so the
+        tabular recommender never imports :mod:`metalearn.neural`.
+        """
+        return recommend_backbone(self, registry=registry)
+
     @classmethod
     def from_image_folder(cls, path: str | Path, size: int = 28, invert: bool = True) -> FewShotTask:
         """Build a task from a folder of images, one sub-folder per class, and optional query images.
@@ -146,8 +157,6 @@ class FewShotTask:
         --------
         >>> FewShotTask.from_image_folder("missing-folder")  # doctest: +SKIP
         """
-        from metalearn.neural._images import read_image
-
         root = Path(path)
         if not root.is_dir():
             raise InvalidDatasetError(f"{root} is not a folder of class sub-folders (or of support/ and query/)")

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from metalearn.engine import BayesianOptimizer, TrialResult
 from metalearn.exceptions import InvalidParameterError
 from metalearn.neural._adapt import adapt_model
 from metalearn.neural._models import Backbone
@@ -88,9 +89,7 @@ def config_of(recipe: dict[str, Any], space: SearchSpace) -> dict[str, Any]:
 
 def _bayesian_trials(model: Backbone, task: FewShotTask, folds: list[np.ndarray], n_trials: int,
                      initial: list[dict[str, Any]], rng: np.random.Generator) -> list[tuple[dict, float]]:
-    """Ask/tell loop of :class:`metalearn.optimize.BayesianOptimizer` over adaptation recipes."""
-    from metalearn.optimize import BayesianOptimizer, TrialResult
-
+    """Ask/tell loop of :class:`metalearn.engine.BayesianOptimizer` over adaptation recipes."""
     space = adaptation_search_space(task.is_classification)
     optimizer = BayesianOptimizer(space, n_initial=min(3, n_trials), random_state=rng)
     optimizer.enqueue([config_of(r, space) for r in initial])

@@ -1,35 +1,46 @@
-"""Bayesian optimisation of pipeline configurations, warm-started from the knowledge base.
+"""AutoML orchestration: the search loop over pipeline configurations, warm-started from the knowledge base.
 
-Strategies follow one protocol (:class:`Optimizer`: ``ask``/``tell`` plus
-``enqueue`` and ``observe`` for warm start); :func:`optimize` is the loop
-that evaluates their suggestions within a trial and time budget.
+:func:`optimize` resolves the warm start (the knowledge base's top
+configurations and transfer prior, or family defaults), evaluates an
+optimizer's suggestions within a trial and time budget, and returns the
+history; :func:`ensemble_selection` builds a Caruana ensemble from it. The
+optimizers themselves (the ask/tell engine) live in :mod:`metalearn.engine`
+and are re-exported here.
 """
 
-from metalearn.optimize._acquisition import (
+# The engine's names stay importable from here (the orchestration is the layer above the engine).
+from metalearn.engine import (
     ACQUISITIONS,
+    ORIGINS,
+    STATUSES,
+    SURROGATES,
+    AdaptivePrior,
+    BaseOptimizer,
+    BayesianOptimizer,
+    ForestSurrogate,
+    Observation,
+    Optimizer,
+    Prior,
+    RandomSearch,
+    SearchExhaustedError,
+    TablePrior,
+    Trial,
+    TrialResult,
     acquisition_values,
+    blend_prior,
+    equivalence_key,
     expected_improvement,
     maximize_acquisition,
-    upper_confidence_bound,
-)
-from metalearn.optimize._base import BaseOptimizer, Optimizer, SearchExhaustedError, equivalence_key
-from metalearn.optimize._bo import BayesianOptimizer
-from metalearn.optimize._ensemble import EnsembleSelection, ensemble_selection
-from metalearn.optimize._leaderboard import LEADERBOARD_COLUMNS, key_hyperparameters, leaderboard
-from metalearn.optimize._optimize import HISTORY_COLUMNS, OptimizationResult, optimize
-from metalearn.optimize._prior import (
-    AdaptivePrior,
-    Prior,
-    TablePrior,
-    blend_prior,
     normalise_rows,
     prior_reliability,
     prior_weight,
     similarity_weights,
+    upper_confidence_bound,
 )
-from metalearn.optimize._random import RandomSearch
-from metalearn.optimize._surrogate import SURROGATES, ForestSurrogate
-from metalearn.optimize._trial import ORIGINS, STATUSES, Observation, Trial, TrialResult
+from metalearn.optimize._ensemble import EnsembleSelection, ensemble_selection
+from metalearn.optimize._leaderboard import LEADERBOARD_COLUMNS, key_hyperparameters, leaderboard
+from metalearn.optimize._optimize import HISTORY_COLUMNS, OptimizationResult, optimize
+from metalearn.optimize._warm import WARM_START_WITH_PRIOR
 
 __all__ = [
     "ACQUISITIONS",
@@ -49,6 +60,7 @@ __all__ = [
     "STATUSES",
     "SURROGATES",
     "SearchExhaustedError",
+    "WARM_START_WITH_PRIOR",
     "equivalence_key",
     "TablePrior",
     "Trial",
@@ -56,9 +68,9 @@ __all__ = [
     "acquisition_values",
     "blend_prior",
     "ensemble_selection",
-    "expected_improvement",
     "key_hyperparameters",
     "leaderboard",
+    "expected_improvement",
     "maximize_acquisition",
     "normalise_rows",
     "optimize",

@@ -14,12 +14,20 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from metalearn.data import Dataset, load_dataset
+from metalearn.engine import (
+    BayesianOptimizer,
+    Observation,
+    Optimizer,
+    Prior,
+    SearchExhaustedError,
+    Trial,
+    TrialResult,
+    equivalence_key,
+)
 from metalearn.evaluation import DEFAULT_MAX_ROWS, get_metric
 from metalearn.evaluation._cluster import connect
 from metalearn.exceptions import InvalidParameterError
-from metalearn.optimize._base import Optimizer, SearchExhaustedError, equivalence_key
-from metalearn.optimize._bo import BayesianOptimizer
-from metalearn.optimize._prior import Prior
 from metalearn.optimize._runner import (
     DEFAULT_TRIAL_TIME_LIMIT,
     DaskTrials,
@@ -28,7 +36,6 @@ from metalearn.optimize._runner import (
     check_memory_limit,
     evaluate_trial,
 )
-from metalearn.optimize._trial import Observation, Trial, TrialResult
 from metalearn.optimize._warm import WarmStart, check_warm_start, resolve_warm_start
 from metalearn.space import accepts_sample_weight, get_space
 from metalearn.utils import check_positive
@@ -158,8 +165,6 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
     >>> list(res.history["origin"])  # the KB's top 3, then its adaptive portfolio
     ['warm-start', 'warm-start', 'warm-start', 'portfolio']
     """
-    from metalearn.data import Dataset, load_dataset
-
     _check_options(n_trials, time_budget, n_jobs, reserve, warm_start, memory_limit_mb, trial_time_limit, isolation)
     dataset = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, target=target, task=task)
     metric_obj = get_metric(metric, dataset.task)

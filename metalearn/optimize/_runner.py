@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from functools import partial
 
 from metalearn.data import Dataset
+from metalearn.engine import Trial, TrialResult
 from metalearn.evaluation import default_memory_limit_mb, evaluate
 from metalearn.evaluation._cluster import RETRIES, Cluster, worker_memory_share_mb
 from metalearn.evaluation._isolation import MIN_MEMORY_LIMIT_MB
 from metalearn.exceptions import ClusterError, InvalidParameterError
-from metalearn.optimize._trial import Trial, TrialResult
 
 logger = logging.getLogger(__name__)
 

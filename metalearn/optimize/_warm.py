@@ -8,21 +8,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from metalearn.engine import Prior
 from metalearn.exceptions import InvalidParameterError, KnowledgeBaseError, KnowledgeBaseIntegrityError
-from metalearn.optimize._prior import Prior
-
-if TYPE_CHECKING:  # the recommender is imported only when warm_start="auto" needs it
-    from metalearn.recommend import Recommendation
+from metalearn.metafeatures import extract_metafeatures
+from metalearn.recommend import Recommendation, get_recommender
+from metalearn.space import fallback_order, get_space
 
 logger = logging.getLogger(__name__)
 
 WARM_START_MODES = ("auto", "defaults", "none")
 #: Recommended configs tried first (the recommendation's top 3); the transfer prior's adaptive
-#: portfolio chooses the next ones (see BayesianOptimizer). One per model family
-#: (Recommendation.diverse_configs) was better in the simulated benchmark at k = 5 but cost time
-#: under a wall-clock budget (slower families on larger data): see docs/optimizer.md.
+#: portfolio chooses the next ones (see BayesianOptimizer). One per model family was tried and not
+#: adopted: see docs/design_alternatives.md.
 WARM_START_WITH_PRIOR = 3
 #: Size of the recommendation the warm start is chosen from (kept as the estimators' ``recommendation_``).
 RECOMMENDED = 10
@@ -81,8 +79,6 @@ def resolve_warm_start(warm_start, dataset, kb=None, random_state: int = 0) -> W
     -------
     WarmStart
     """
-    from metalearn.space import fallback_order, get_space
-
     check_warm_start(warm_start)
     space = get_space(dataset.task)
     if isinstance(warm_start, (list, tuple)):
@@ -97,9 +93,6 @@ def resolve_warm_start(warm_start, dataset, kb=None, random_state: int = 0) -> W
 
 def _recommended(dataset, space, defaults: list[dict], kb, random_state: int) -> WarmStart:
     """Ask the knowledge base; fall back to family defaults (with a warning) when it has nothing."""
-    from metalearn.metafeatures import extract_metafeatures
-    from metalearn.recommend import get_recommender
-
     metafeatures = extract_metafeatures(dataset, random_state=random_state).values
     try:
         recommender = get_recommender(kb)

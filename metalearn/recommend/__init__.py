@@ -2,13 +2,14 @@
 
 from metalearn.recommend._api import get_recommender, recommend
 from metalearn.recommend._auto import DEFAULT_FEATURE_SETS, DEFAULT_VARIANTS, AutoStrategy, AutoVariant, make_strategy
-from metalearn.recommend._base import Ranking, Strategy
+from metalearn.recommend._base import Ranking, Strategy, nearest
+from metalearn.recommend._base import similarity_weights as inverse_distance_weights
 from metalearn.recommend._context import MetaFeatureScaler, TaskContext, normalise_scores
 from metalearn.recommend._knn import KNNStrategy
 from metalearn.recommend._model import PerformanceModel
 from metalearn.recommend._portfolio import PortfolioStrategy
 from metalearn.recommend._prior import TransferPrior
-from metalearn.recommend._recommendation import Evidence, Neighbor, Recommendation, describe_config, one_per_family
+from metalearn.recommend._recommendation import Evidence, Neighbor, Recommendation, describe_config
 from metalearn.recommend._recommender import Recommender, publish_recommender
 
 __all__ = [
@@ -31,8 +32,9 @@ __all__ = [
     "describe_config",
     "get_recommender",
     "make_strategy",
+    "nearest",
+    "inverse_distance_weights",
     "normalise_scores",
-    "one_per_family",
     "publish_recommender",
     "recommend",
 ]

@@ -5,14 +5,28 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 from metalearn.data import load_dataset
 from metalearn.exceptions import InvalidParameterError, KnowledgeBaseError, KnowledgeBaseIntegrityError
 from metalearn.kb import ARTIFACT_FILES, DB_NAME, KnowledgeBase, read_verified
+from metalearn.metafeatures import extract_metafeatures
 from metalearn.recommend._recommendation import Recommendation
 from metalearn.recommend._recommender import Recommender
 
 logger = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class BackboneTask(Protocol):
+    """A task recommended a neural backbone instead of pipelines (:class:`metalearn.neural.FewShotTask`).
+
+    :func:`recommend` dispatches such a task to its own method, so this layer
+    never imports :mod:`metalearn.neural` (which sits above it).
+    """
+
+    def recommend_backbone(self, registry: Any = None) -> Any:
+        """The backbone recommendation for the task (``registry``: None for the shipped one)."""
 
 
 def get_recommender(kb=None, strategy: str = "auto") -> Recommender:
@@ -76,13 +90,10 @@ def recommend(dataset, *, target: str | None = None, task: str | None = None, k:
     >>> rec.configs[0]["family"]  # doctest: +SKIP
     'extra_trees'
     """
-    few_shot = _few_shot_recommendation(dataset, kb)
-    if few_shot is not None:
-        return few_shot
+    if isinstance(dataset, BackboneTask):
+        return dataset.recommend_backbone(registry=kb)
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise InvalidParameterError(f"k must be a positive integer, not {k!r}")
-    from metalearn.metafeatures import extract_metafeatures
-
     t0 = time.perf_counter()
     ds = load_dataset(dataset, target=target, task=task)
     t1 = time.perf_counter()
@@ -93,16 +104,3 @@ def recommend(dataset, *, target: str | None = None, task: str | None = None, k:
     return recommender.recommend(ds, mf.values, k=k, timings={"load": t1 - t0, "metafeatures": t2 - t1,
                                                                "kb_open": t3 - t2})
 
-
-def _few_shot_recommendation(dataset, kb):
-    """Dispatch few-shot tasks to the neural backbone recommender (None for tabular data)."""
-    module = __import__("importlib").util.find_spec("metalearn.neural._task")
-    if module is None:
-        return None
-    from metalearn.neural._task import FewShotTask
-
-    if not isinstance(dataset, FewShotTask):
-        return None
-    from metalearn.neural import recommend_backbone
-
-    return recommend_backbone(dataset, registry=kb)

@@ -68,8 +68,6 @@ def artifact_payload(strategies: dict[str, AutoStrategy], *, min_coverage: float
         for name, value in strat.model_.forest_.arrays().items():
             arrays[f"{task}.forest.{name}"] = value
         arrays[f"{task}.global_mean"] = np.asarray(strat.global_mean_, dtype=np.float64)
-        if strat.global_weights_ is not None:
-            arrays[f"{task}.global_weights"] = np.asarray(strat.global_weights_, dtype=np.float64)
     return header, arrays
 
 
@@ -120,7 +118,10 @@ def restore_strategy(ctx: TaskContext, state: object, arrays: dict[str, np.ndarr
     try:
         if not isinstance(state, dict):
             raise TypeError("task state is not an object")
-        strat = AutoStrategy(family_balance=f"{task}.global_weights" in arrays)
+        if f"{task}.global_weights" in arrays:  # family-balanced global parts: this version has plain means only
+            raise KnowledgeBaseError(f"{source} was fitted with family-balanced weights, which this metalearn "
+                                     "no longer has")
+        strat = AutoStrategy()
         Strategy.fit(strat, ctx)  # records the context, fits nothing
         contexts = dict(strat._feature_contexts(ctx))
         name = str(state["feature_set"])
@@ -135,8 +136,6 @@ def restore_strategy(ctx: TaskContext, state: object, arrays: dict[str, np.ndarr
                                           if f"{task}.forest.{f}" in arrays}, source)
         model = PerformanceModel.from_forest(sub, forest, dict(state["model_params"]))
         global_mean = _vector(arrays, f"{task}.global_mean", len(sub.config_ids), source)
-        weights = (_vector(arrays, f"{task}.global_weights", sub.n_datasets, source)
-                   if f"{task}.global_weights" in arrays else None)
         selection = {int(i): {int(k): float(v) for k, v in dict(r).items()}
                      for i, r in dict(state["selection"]).items()}
         feature_selection = {str(k): float(v) for k, v in dict(state["feature_selection"]).items()}
@@ -144,7 +143,7 @@ def restore_strategy(ctx: TaskContext, state: object, arrays: dict[str, np.ndarr
         raise KnowledgeBaseIntegrityError(f"{source} holds a malformed {task} state ({exc})") from None
     strat.feature_set_, strat.ctx_, strat.variant_ = name, sub, variant
     strat.selection_, strat.feature_selection_ = selection, feature_selection
-    strat.model_, strat.global_mean_, strat.global_weights_ = model, global_mean, weights
+    strat.model_, strat.global_mean_ = model, global_mean
     return strat
 
 

@@ -19,7 +19,9 @@ from metalearn.exceptions import InvalidParameterError
 from metalearn.metafeatures import AUTOSKLEARN_FEATURES, FLAML_FEATURES
 from metalearn.recommend._base import Ranking, Strategy, greedy_portfolio, similarity_weights, weighted_mean_std
 from metalearn.recommend._context import TaskContext
+from metalearn.recommend._knn import KNNStrategy
 from metalearn.recommend._model import PerformanceModel
+from metalearn.recommend._portfolio import PortfolioStrategy
 
 logger = logging.getLogger(__name__)
 
@@ -134,55 +136,22 @@ def first_pick_scores(variant: AutoVariant, norm: np.ndarray, dist: np.ndarray, 
 
 
 def portfolio_after(first: int, score: np.ndarray, norm: np.ndarray, nbrs: np.ndarray, weights: np.ndarray,
-                    portfolio_global: float, bonus: float, k: int,
-                    global_weights: np.ndarray | None = None) -> np.ndarray:
-    """``first``, then the greedy portfolio over KB datasets weighted by neighbourhood and ``portfolio_global``.
-
-    ``global_weights`` (summing to one; default uniform) spread the
-    ``portfolio_global`` share over the KB datasets.
-    """
-    if global_weights is None:
-        portfolio_weights = np.full(norm.shape[0], portfolio_global / norm.shape[0])
-    else:
-        portfolio_weights = portfolio_global * global_weights
+                    portfolio_global: float, bonus: float, k: int) -> np.ndarray:
+    """``first``, then the greedy portfolio over KB datasets weighted by neighbourhood and ``portfolio_global``."""
+    portfolio_weights = np.full(norm.shape[0], portfolio_global / norm.shape[0])
     portfolio_weights[nbrs] += (1.0 - portfolio_global) * weights
     return np.array(greedy_portfolio(norm, portfolio_weights, k, tie_break=score, first=first, bonus=bonus),
                     dtype=int)
 
 
 def combine(variant: AutoVariant, norm: np.ndarray, dist: np.ndarray, model_mean: np.ndarray,
-            model_std: np.ndarray, global_mean: np.ndarray, k: int,
-            global_weights: np.ndarray | None = None) -> Ranking:
-    """Rank the pool for one query from its evidence (see :func:`first_pick_scores`), following ``variant``.
-
-    ``global_weights`` are the KB datasets' weights in the global parts
-    (``global_mean`` should be their weighted mean; default uniform).
-    """
+            model_std: np.ndarray, global_mean: np.ndarray, k: int) -> Ranking:
+    """Rank the pool for one query from its evidence (see :func:`first_pick_scores`), following ``variant``."""
     score, spread, nbrs, weights = first_pick_scores(variant, norm, dist, model_mean, model_std, global_mean)
     idx = portfolio_after(int(np.argmax(score)), score, norm, nbrs, weights, variant.portfolio_global,
-                          variant.bonus, k, global_weights)
+                          variant.bonus, k)
     shown = nbrs[: max(variant.n_neighbors, 1)] if not variant.temperature else nbrs[:10]
     return Ranking("auto", idx, score[idx], spread[idx], shown, dist[shown])
-
-
-def family_balanced_weights(families: Sequence[str]) -> np.ndarray:
-    """Weights of KB datasets that count each family of near-copies once (summing to one).
-
-    Examples
-    --------
-    >>> family_balanced_weights(["a", "a", "b"]).tolist()
-    [0.25, 0.25, 0.5]
-    """
-    _, inverse, counts = np.unique(np.asarray(families, dtype=object), return_inverse=True, return_counts=True)
-    return 1.0 / (counts[inverse] * len(counts))
-
-
-def _global_parts(norm: np.ndarray, families: Sequence[str], balance: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """Mean normalised score per config over the KB datasets, and their weights (None: uniform)."""
-    if not balance:
-        return norm.mean(axis=0), None
-    weights = family_balanced_weights(families)
-    return weights @ norm, weights
 
 
 class _KeptRecipe(NamedTuple):
@@ -236,15 +205,6 @@ class AutoStrategy(Strategy):
         An already fitted model to reuse (then the context's features are used as they are).
     random_state : int
         Seed of the performance models.
-    feature_choice : {"lowest", "one-se"}
-        How the feature set is chosen from the kept recipes' inner regrets:
-        the lowest mean, or the smallest set within one paired standard
-        error of the lowest (:func:`one_standard_error_choice`, sets ordered
-        by their number of meta-features).
-    family_balance : bool
-        Count each family of near-copies once in the global parts (the
-        config's mean over all KB datasets and the global share of the
-        portfolio) instead of each dataset (see :func:`family_balanced_weights`).
 
     Attributes
     ----------
@@ -258,32 +218,23 @@ class AutoStrategy(Strategy):
     feature_selection_ : dict
         Inner-CV regret (mean over k) of each feature set's kept recipe (empty without selection).
     global_mean_ : ndarray
-        Each config's (weighted) mean normalised score over the KB datasets.
-    global_weights_ : ndarray or None
-        The KB datasets' weights in the global parts (None: uniform).
+        Each config's mean normalised score over the KB datasets.
     """
 
     name = "auto"
 
     def __init__(self, variants: Sequence[AutoVariant] | None = None,
                  feature_sets: Mapping[str, Sequence[str] | None] | None = None, inner_folds: int = 3,
-                 model: PerformanceModel | None = None, random_state: int = 0,
-                 feature_choice: str = "lowest", family_balance: bool = False) -> None:
+                 model: PerformanceModel | None = None, random_state: int = 0) -> None:
         self.variants = variants
         self.feature_sets = feature_sets
         self.inner_folds = inner_folds
         self.model = model
         self.random_state = random_state
-        self.feature_choice = feature_choice
-        self.family_balance = family_balance
 
     def fit(self, ctx: TaskContext) -> AutoStrategy:
         """Choose the meta-features and the recipe, then fit the performance model on the whole context."""
         super().fit(ctx)
-        if self.feature_choice not in ("lowest", "one-se"):
-            raise InvalidParameterError(f"feature_choice must be 'lowest' or 'one-se', not {self.feature_choice!r}")
-        if not isinstance(self.family_balance, (bool, np.bool_)):
-            raise InvalidParameterError(f"family_balance must be True or False, not {self.family_balance!r}")
         variants = tuple(self.variants) if self.variants is not None else DEFAULT_VARIANTS
         if not variants:
             raise InvalidParameterError("AutoStrategy needs at least one variant")
@@ -294,8 +245,7 @@ class AutoStrategy(Strategy):
             self._select(candidates, variants)
         self.model_ = self.model if self.model is not None else PerformanceModel(
             random_state=self.random_state).fit(self.ctx_)
-        self.global_mean_, self.global_weights_ = _global_parts(self.ctx_.norm, self.ctx_.families,
-                                                                self.family_balance)
+        self.global_mean_ = self.ctx_.norm.mean(axis=0)
         return self
 
     def _feature_contexts(self, ctx: TaskContext) -> list[tuple[str, TaskContext]]:
@@ -321,7 +271,7 @@ class AutoStrategy(Strategy):
         return out or [("context", ctx)]
 
     def _select(self, candidates: list[tuple[str, TaskContext]], variants: tuple[AutoVariant, ...]) -> None:
-        """Per feature set the one-standard-error recipe, then the feature set (see ``feature_choice``)."""
+        """Per feature set the one-standard-error recipe, then the feature set whose recipe has the lowest regret."""
         kept: list[_KeptRecipe] = []
         for name, fctx in candidates:
             per_dataset = self._inner_regret(fctx, variants)
@@ -331,11 +281,7 @@ class AutoStrategy(Strategy):
             choice = one_standard_error_choice(mean_over_k)
             self.feature_selection_[name] = float(mean_over_k[:, choice].mean())
             kept.append(_KeptRecipe(name, fctx, choice, mean_over_k[:, choice], per_dataset))
-        if self.feature_choice == "one-se":
-            kept.sort(key=lambda c: len(c.ctx.scaler.names))
-            pick = kept[one_standard_error_choice(np.column_stack([c.regret for c in kept]))]
-        else:
-            pick = min(kept, key=lambda c: self.feature_selection_[c.name])
+        pick = min(kept, key=lambda c: self.feature_selection_[c.name])
         self.feature_set_, self.ctx_, self.variant_ = pick.name, pick.ctx, variants[pick.recipe]
         self.selection_ = {i: dict(zip(SELECTION_KS, r.tolist()))
                            for i, r in enumerate(pick.all_regrets.mean(axis=0))}
@@ -358,13 +304,13 @@ class AutoStrategy(Strategy):
             keep[train_idx] = True
             sub = ctx.subset(keep)
             model = PerformanceModel(n_estimators=16, random_state=self.random_state).fit(sub)
-            global_mean, weights = _global_parts(sub.norm, sub.families, self.family_balance)
+            global_mean = sub.norm.mean(axis=0)
             for row in test_idx:
                 query = sub.scaler.transform(dict(zip(ctx.mf_names, ctx.mf_values[row])))
                 mean, std = model.predict_codes(query, model.config_codes_)
                 dist = sub.distances(query)
                 for i, v in enumerate(variants):
-                    idx = combine(v, sub.norm, dist, mean, std, global_mean, max(SELECTION_KS), weights).indices
+                    idx = combine(v, sub.norm, dist, mean, std, global_mean, max(SELECTION_KS)).indices
                     per_dataset[row, i] = [1.0 - ctx.norm[row, idx[:k]].max() for k in SELECTION_KS]
         return per_dataset
 
@@ -375,15 +321,12 @@ class AutoStrategy(Strategy):
                     if self.feature_set_ != "context" else "")
         how = (" (recipe and meta-features chosen by cross-validation over the KB's dataset families)"
                if self.selection_ else "")
-        balance = (" The KB-wide means count each family of near-copies once."
-                   if getattr(self, "global_weights_", None) is not None else "")
-        return self.variant_.describe() + features + how + balance
+        return self.variant_.describe() + features + how
 
     def rank(self, query: np.ndarray, k: int) -> Ranking:
         """Rank the pool for a query scaled by :meth:`scale` with the chosen recipe."""
         mean, std = self.model_.predict_codes(query, self.model_.config_codes_)
-        return combine(self.variant_, self.ctx_.norm, self.ctx_.distances(query), mean, std, self.global_mean_, k,
-                       getattr(self, "global_weights_", None))  # older artifacts lack it: uniform
+        return combine(self.variant_, self.ctx_.norm, self.ctx_.distances(query), mean, std, self.global_mean_, k)
 
 
 def one_standard_error_choice(regret: np.ndarray) -> int:
@@ -416,9 +359,6 @@ def one_standard_error_choice(regret: np.ndarray) -> int:
 
 def make_strategy(name: str, **kwargs) -> Strategy:
     """Strategy by name: ``auto``, ``knn``, ``portfolio``, ``portfolio-knn``, ``model``."""
-    from metalearn.recommend._knn import KNNStrategy
-    from metalearn.recommend._portfolio import PortfolioStrategy
-
     factories = {
         "auto": AutoStrategy,
         "knn": KNNStrategy,

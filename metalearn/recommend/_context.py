@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from metalearn.evaluation import DEFAULT_METRIC
 from metalearn.exceptions import InvalidParameterError, KnowledgeBaseError, KnowledgeBaseIntegrityError
 from metalearn.metafeatures._scaling import MetaFeatureScaler, scaled_distances
 from metalearn.space import get_space
@@ -73,8 +74,6 @@ class TaskContext:
         pool configs; their unobserved cells get the pool's mean normalised
         score (a neutral guess), so their observed best configs still lead.
         """
-        from metalearn.evaluation import DEFAULT_METRIC
-
         metric = metric or DEFAULT_METRIC[task]
         perf = kb.performance(task, metric, min_coverage=min_coverage)
         user_ids = kb.datasets.loc[kb.datasets["source"] == "user", "id"]

@@ -49,10 +49,6 @@ class TransferPrior:
     model_share : float
         Weight of the performance model in the prediction for pool
         configurations (the rest is the weighted KB table).
-    noise_aware : bool
-        With fold scores given to :meth:`condition`, count a pair of own
-        results as ordered only when their paired fold difference exceeds its
-        standard error (:func:`distinguishable_pairs`); others are ties.
     dataset_weights : ndarray, optional
         Weights of the KB datasets (set by :meth:`condition`; default: similarity).
 
@@ -69,7 +65,6 @@ class TransferPrior:
     n_neighbors: int = 10
     agreement: float = 2.0
     model_share: float = 0.5
-    noise_aware: bool = False
     dataset_weights: np.ndarray | None = None
     _pool: dict = field(default_factory=dict, repr=False)
 
@@ -77,8 +72,6 @@ class TransferPrior:
         if not (np.isfinite(self.agreement) and self.agreement >= 0) or not 0.0 <= self.model_share <= 1.0:
             raise InvalidParameterError(f"TransferPrior needs agreement >= 0 and model_share in [0, 1], not "
                                         f"{self.agreement!r} / {self.model_share!r}")
-        if not isinstance(self.noise_aware, (bool, np.bool_)):
-            raise InvalidParameterError(f"TransferPrior needs noise_aware True or False, not {self.noise_aware!r}")
         if not self._pool:  # built once; copies made by condition() share it
             object.__setattr__(self, "_pool", _pool_table(self.ctx, self.model, self.query))
 
@@ -133,26 +126,18 @@ class TransferPrior:
 
         Only pool configurations with a finite score count; with fewer than
         three of them the weights stay the meta-feature similarity. ``folds``
-        (one row of fold scores per configuration, the same folds for all) is
-        used when ``noise_aware`` is set.
+        (the fold scores the :class:`~metalearn.engine.AdaptivePrior` protocol
+        passes along) are not used by this prior.
         """
         scores = np.asarray(scores, dtype=float)
         if scores.shape != (len(configs),):
             raise InvalidParameterError(f"condition() needs one score per configuration: {len(configs)} "
                                         f"configurations, scores of shape {scores.shape}")
-        if folds is not None:
-            folds = np.asarray(folds, dtype=float)
-            if folds.ndim != 2 or len(folds) != len(configs):
-                raise InvalidParameterError(f"condition() needs one row of fold scores per configuration: "
-                                            f"{len(configs)} configurations, folds of shape {folds.shape}")
         cols = self.pool_columns(configs)
         keep = [i for i, c in enumerate(cols) if c is not None and np.isfinite(scores[i])]
         log_w = self._pool["log_similarity"]
         if len(keep) >= 3:
-            mask = None
-            if self.noise_aware and folds is not None:
-                mask = distinguishable_pairs(folds[keep])
-            loss, n_pairs = ranking_loss(self.ctx.norm[:, [cols[i] for i in keep]], scores[keep], mask)
+            loss, n_pairs = ranking_loss(self.ctx.norm[:, [cols[i] for i in keep]], scores[keep])
             if n_pairs:
                 log_w = log_w - self.agreement * np.sqrt(n_pairs) * loss
         return replace(self, dataset_weights=_softmax(log_w))
@@ -186,37 +171,7 @@ class TransferPrior:
         return out
 
 
-def distinguishable_pairs(folds: np.ndarray, threshold: float = 1.0) -> np.ndarray | None:
-    """Which pairs of own results differ by more than the noise of their paired fold difference.
-
-    Parameters
-    ----------
-    folds : ndarray (observations x folds)
-        Fold scores, the same folds for every observation.
-    threshold : float
-        A pair counts when ``|mean difference| > threshold * its standard error``.
-
-    Returns
-    -------
-    ndarray of bool (observations x observations), or None
-        None (no mask) with fewer than two folds or any missing fold score.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> folds = np.array([[0.80, 0.82, 0.81], [0.81, 0.80, 0.82], [0.90, 0.91, 0.92]])
-    >>> distinguishable_pairs(folds).astype(int).tolist()
-    [[0, 0, 1], [0, 0, 1], [1, 1, 0]]
-    """
-    if folds.ndim != 2 or folds.shape[1] < 2 or not np.all(np.isfinite(folds)):
-        return None
-    diff = folds[:, None, :] - folds[None, :, :]
-    mean = np.abs(diff.mean(axis=2))
-    se = diff.std(axis=2, ddof=1) / np.sqrt(folds.shape[1])
-    return mean > np.maximum(threshold * se, 1e-12)
-
-
-def ranking_loss(table: np.ndarray, scores: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+def ranking_loss(table: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, int]:
     """Share of ordered pairs of ``scores`` that each row of ``table`` orders the other way.
 
     Parameters
@@ -225,8 +180,6 @@ def ranking_loss(table: np.ndarray, scores: np.ndarray, mask: np.ndarray | None 
         KB scores of the observed configurations.
     scores : ndarray (observations,)
         Own scores.
-    mask : ndarray of bool (observations x observations), optional
-        Pairs that count (e.g. :func:`distinguishable_pairs`); the others are ties.
 
     Returns
     -------
@@ -243,8 +196,6 @@ def ranking_loss(table: np.ndarray, scores: np.ndarray, mask: np.ndarray | None 
     ([0.0, 1.0], 3)
     """
     own = np.sign(scores[:, None] - scores[None, :])
-    if mask is not None:
-        own = np.where(mask, own, 0.0)
     n_pairs = int((own > 0).sum())
     if n_pairs == 0:
         return np.zeros(table.shape[0]), 0

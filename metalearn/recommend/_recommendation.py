@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from metalearn.exceptions import InvalidParameterError
 from metalearn.space import get_space
 
 
@@ -89,10 +86,6 @@ class Recommendation:
         return space.to_pipeline(self.configs[i], _Columns(self.feature_names, self.feature_types, self.task),
                                  random_state=random_state)
 
-    def diverse_configs(self, n: int) -> list[dict]:
-        """The ``n`` best-ranked configurations taking one per model family first (see :func:`one_per_family`)."""
-        return one_per_family(self.configs, n)
-
     def explain(self, top: int = 5) -> str:
         """A short human-readable account: neighbours, per-config evidence, why this order."""
         lines = [f"Recommendation for {self.dataset_name!r} ({self.task}, metric {self.metric}, "
@@ -142,39 +135,6 @@ class _Columns:
     feature_names: tuple[str, ...]
     feature_types: tuple[str, ...]
     task: str
-
-
-def one_per_family(configs, n: int) -> list[dict]:
-    """The first ``n`` of ``configs`` when taking the best-ranked of each new model family first.
-
-    Walks the ranking and keeps a configuration only when its family is not
-    yet kept; when fewer than ``n`` families appear, the best-ranked of the
-    remaining configurations fill the list. Used to warm-start the optimizer:
-    three results from different families tell it more about which KB
-    datasets behave like the new one than three variants of one family.
-
-    Examples
-    --------
-    >>> ranked = [{"family": "hgb", "lr": 0.1}, {"family": "hgb", "lr": 0.05}, {"family": "svm"}]
-    >>> [c["family"] for c in one_per_family(ranked, 2)]
-    ['hgb', 'svm']
-    >>> [c.get("lr") for c in one_per_family(ranked, 3)]
-    [0.1, None, 0.05]
-    """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise InvalidParameterError(f"one_per_family needs a non-negative integer n, not {n!r}")
-    configs = list(configs)
-    if any(not isinstance(c, dict) or "family" not in c for c in configs):
-        raise InvalidParameterError("one_per_family needs configuration dicts with a 'family' key")
-    first: list[int] = []  # position of each family's best-ranked config
-    families: set[str] = set()
-    for i, config in enumerate(configs):
-        if config["family"] not in families:
-            families.add(config["family"])
-            first.append(i)
-    taken = set(first[:n])
-    rest = [i for i in range(len(configs)) if i not in taken]
-    return [configs[i] for i in first[:n] + rest[: n - len(taken)]]
 
 
 KEY_PARAMS = ("learning_rate", "max_iter", "max_leaf_nodes", "n_estimators", "max_features_strategy",

@@ -20,8 +20,9 @@ from metalearn.recommend._artifact import (
     write_artifact,
 )
 from metalearn.recommend._auto import make_strategy
-from metalearn.recommend._base import Strategy
+from metalearn.recommend._base import Strategy, nearest, similarity_weights, weighted_mean_std
 from metalearn.recommend._context import TaskContext
+from metalearn.recommend._model import PerformanceModel
 from metalearn.recommend._prior import TransferPrior
 from metalearn.recommend._recommendation import Evidence, Neighbor, Recommendation
 
@@ -75,8 +76,6 @@ class Recommender:
         ctx = strat.ctx_  # the strategy's own meta-features (see AutoStrategy)
         model = getattr(strat, "model_", None)
         if model is None:
-            from metalearn.recommend._model import PerformanceModel
-
             model = PerformanceModel().fit(ctx)
         return TransferPrior.from_context(ctx, model, strat.scale(metafeatures))
 
@@ -88,8 +87,6 @@ class Recommender:
         query = strat.scale(metafeatures)
         ranking = strat.rank(query, k)
         if len(ranking.neighbors) == 0:
-            from metalearn.recommend._base import nearest
-
             nbrs, dist = nearest(strat.ctx_, query, 10)
         else:
             nbrs, dist = ranking.neighbors, ranking.neighbor_distances
@@ -189,8 +186,6 @@ def _database_sha256(kb) -> str | None:
 
 def _assemble(dataset, ctx: TaskContext, ranking, nbrs: np.ndarray, dist: np.ndarray, metafeatures: dict,
               strategy: str, rationale: str) -> Recommendation:
-    from metalearn.recommend._base import similarity_weights, weighted_mean_std
-
     weights = similarity_weights(dist)
     raw = np.nan_to_num(ctx.raw[nbrs], nan=np.nanmin(ctx.raw[nbrs]) if np.isfinite(ctx.raw[nbrs]).any() else 0.0)
     exp_mean, exp_std = weighted_mean_std(raw, weights)

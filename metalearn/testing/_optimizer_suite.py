@@ -1,4 +1,4 @@
-"""A reusable test suite every :class:`metalearn.optimize.Optimizer` must pass.
+"""A reusable test suite every :class:`metalearn.engine.Optimizer` must pass.
 
 Subclass :class:`OptimizerSuite` in a test module and provide a
 ``make_optimizer`` fixture returning ``factory(space, *, candidates=None,
@@ -21,8 +21,8 @@ import zlib
 import numpy as np
 import pytest
 
+from metalearn.engine import ORIGINS, Observation, SearchExhaustedError, Trial, TrialResult
 from metalearn.exceptions import InvalidParameterError
-from metalearn.optimize import ORIGINS, Observation, SearchExhaustedError, Trial, TrialResult
 from metalearn.space import get_space
 
 

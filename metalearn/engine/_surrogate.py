@@ -36,7 +36,7 @@ class ForestSurrogate:
     Examples
     --------
     >>> import numpy as np
-    >>> from metalearn.optimize import ForestSurrogate
+    >>> from metalearn.engine import ForestSurrogate
     >>> X = np.linspace(0, 1, 20)[:, None]
     >>> mean, std = ForestSurrogate(random_state=0).fit(X, X[:, 0] ** 2).predict(X[:3])
     >>> mean.shape, bool((std >= 0).all())

@@ -1,4 +1,8 @@
-"""Command line of the KB builder (``scripts/build_knowledge_base.py`` and ``metalearn kb build``)."""
+"""Command line of the KB builder (``metalearn kb build`` and ``scripts/build_knowledge_base.py``).
+
+It sits above :mod:`metalearn.recommend` because publishing a knowledge base
+includes fitting the recommender artifact on it.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,24 @@ import shlex
 import sys
 from pathlib import Path
 
-from metalearn.kb._builder import Protocol, build_local
-from metalearn.kb._publish import snapshot
+from metalearn.data import load_dataset
+from metalearn.kb import (
+    DatasetSpec,
+    KBStore,
+    Protocol,
+    ReservedList,
+    RetryPolicy,
+    build_local,
+    import_lcdb,
+    import_openml,
+    pmlb_specs,
+    snapshot,
+    tidy,
+)
+from metalearn.kb._builder import compute_metafeatures
 from metalearn.kb._shards import export_shard, restore
-from metalearn.kb._sources import LEGACY_POOL_SIZE, PER_NEW_FAMILY, DatasetSpec, ReservedList, pmlb_specs
+from metalearn.kb._sources import LEGACY_POOL_SIZE, PER_NEW_FAMILY
+from metalearn.recommend import publish_recommender
 
 logger = logging.getLogger(__name__)
 
@@ -75,9 +93,6 @@ def _add_tidy(sub: argparse._SubParsersAction) -> None:
 
 def run_tidy(args: argparse.Namespace) -> int:
     """Run the ``tidy`` maintenance step on a build."""
-    from metalearn.kb._builder import tidy
-    from metalearn.kb._store import KBStore
-
     if not Path(args.output).exists():
         print(f"no build at {args.output}", file=sys.stderr)
         return 2
@@ -123,8 +138,6 @@ def _add_openml(sub: argparse._SubParsersAction) -> None:
 
 def run_lcdb(args: argparse.Namespace, command: str) -> int:
     """Run the ``lcdb`` source."""
-    from metalearn.kb._lcdb import import_lcdb
-
     out = import_lcdb(args.output, directory=args.lcdb_dir, reserved=ReservedList.read(args.reserved),
                       command=command)
     print(f"lcdb: {out['datasets']} datasets, {out['runs_added']} new runs in {out['seconds']:.0f} s; "
@@ -135,8 +148,6 @@ def run_lcdb(args: argparse.Namespace, command: str) -> int:
 
 def run_openml(args: argparse.Namespace, command: str) -> int:
     """Run the ``openml`` source."""
-    from metalearn.kb._openml_source import RetryPolicy, import_openml
-
     suite: int | str = int(args.suite) if args.suite.isdigit() else args.suite
     out = import_openml(args.output, flows=[int(f) for f in args.flows.split(",") if f.strip()], suite=suite,
                         functions=tuple(f.strip() for f in args.functions.split(",") if f.strip()),
@@ -151,9 +162,6 @@ def run_openml(args: argparse.Namespace, command: str) -> int:
 
 def run_metafeatures(args: argparse.Namespace) -> int:
     """Run the ``metafeatures`` stage on its own (the ``local`` build runs it too)."""
-    from metalearn.kb._builder import compute_metafeatures
-    from metalearn.kb._store import KBStore
-
     reserved = ReservedList.read(args.reserved)
     specs = [s for root in args.pmlb_dir for s in pmlb_specs(root) if not reserved.excludes(s.name, s.openml_id)]
     with KBStore(args.output, create=True) as store:
@@ -198,8 +206,6 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _file_specs(files: list[str]) -> list[DatasetSpec]:
-    from metalearn.data import load_dataset
-
     specs = []
     for f in files:
         ds = load_dataset(f)
@@ -236,12 +242,11 @@ def run_local(args: argparse.Namespace, command: str) -> int:
 
 def run_publish(db: str, target: str) -> int:
     """Snapshot the build, fit the recommender artifact on it, and write the manifest."""
-    from metalearn.recommend import publish_recommender
-
     snapshot(db, target)
     manifest = publish_recommender(target)
     print(f"published {target}: {manifest['counts']}")
     return 0
+
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""

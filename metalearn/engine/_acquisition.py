@@ -26,7 +26,7 @@ def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float, xi: flo
     Examples
     --------
     >>> import numpy as np
-    >>> from metalearn.optimize import expected_improvement
+    >>> from metalearn.engine import expected_improvement
     >>> ei = expected_improvement(np.array([0.0, 1.0]), np.array([1.0, 1.0]), best=0.5)
     >>> bool(ei[1] > ei[0])
     True
@@ -42,7 +42,7 @@ def upper_confidence_bound(mean: np.ndarray, std: np.ndarray, kappa: float = 1.0
     Examples
     --------
     >>> import numpy as np
-    >>> from metalearn.optimize import upper_confidence_bound
+    >>> from metalearn.engine import upper_confidence_bound
     >>> upper_confidence_bound(np.array([1.0]), np.array([0.5]), kappa=2.0).tolist()
     [2.0]
     """
@@ -79,7 +79,7 @@ def maximize_acquisition(score: Callable[[list[dict]], np.ndarray], space: Searc
     Examples
     --------
     >>> import numpy as np
-    >>> from metalearn.optimize import maximize_acquisition
+    >>> from metalearn.engine import maximize_acquisition
     >>> from metalearn.space import get_space
     >>> space = get_space("regression")
     >>> by_alpha = lambda cs: np.array([c.get("alpha", 0.0) if c["family"] == "linear" else 0 for c in cs])

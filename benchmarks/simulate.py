@@ -1,6 +1,6 @@
 """Leave-one-family-out simulation of warm-start strategies by table lookup on a dense KB.
 
-Shared by ``scripts/benchmark_zero_shot.py`` and the tests: for each family of
+Used by ``scripts/benchmark_zero_shot.py`` and ``scripts/benchmark_anytime.py``: for each family of
 near-copy datasets, every strategy is fitted on the KB without that family
 (scaling, portfolio and model included) and ranks the pool for each held-out
 dataset; the ranking is scored by the held-out dataset's own runs.
@@ -12,10 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata, wilcoxon
+from scipy.stats import rankdata
+from tqdm.auto import tqdm
 
-from metalearn.recommend._base import Strategy
-from metalearn.recommend._context import TaskContext
+from benchmarks.stats import wilcoxon_holm
+from metalearn.kb import KnowledgeBase
+from metalearn.recommend import Strategy, TaskContext
 
 #: method name -> factory(train_ctx) returning a ranking function query_row -> config indices
 MethodFactory = Callable[[TaskContext], Callable[[int, np.ndarray], np.ndarray]]
@@ -54,8 +56,6 @@ def strategy_method(make: Callable[[], Strategy], features: tuple[str, ...] | No
 def simulate(ctx: TaskContext, methods: dict[str, MethodFactory], ks: tuple[int, ...] = (1, 3, 5, 10),
              progress: bool = False) -> SimulationResult:
     """Run every method leave-one-family-out on ``ctx``."""
-    from tqdm.auto import tqdm
-
     families = np.asarray(ctx.families)
     kmax = max(ks)
     regret = {m: np.zeros((ctx.n_datasets, len(ks))) for m in methods}
@@ -119,25 +119,14 @@ def summarise(result: SimulationResult, reference: str) -> dict:
     return out
 
 
-def wilcoxon_holm(reference: np.ndarray, others: dict[str, np.ndarray]) -> dict[str, float]:
-    """Two-sided Wilcoxon signed-rank p-values of ``reference`` against each of ``others``, Holm-adjusted.
-
-    Zero differences are split between the signs (``zero_method="zsplit"``,
-    as Demšar recommends for comparing methods over datasets); a method
-    identical to the reference everywhere gets p = 1.
-    """
-    pvals = {}
-    for m, other in others.items():
-        diff = np.asarray(reference, float) - np.asarray(other, float)
-        pvals[m] = float(wilcoxon(diff, zero_method="zsplit").pvalue) if np.any(np.abs(diff) > 1e-12) else 1.0
-    return holm(pvals)
-
-
-def holm(pvalues: dict[str, float]) -> dict[str, float]:
-    """Holm-Bonferroni adjusted p-values."""
-    items = sorted(pvalues.items(), key=lambda kv: kv[1])
-    n, running, out = len(items), 0.0, {}
-    for i, (name, p) in enumerate(items):
-        running = max(running, min(1.0, (n - i) * p))
-        out[name] = running
+def fold_scores(kb: KnowledgeBase, ctx: TaskContext) -> np.ndarray:
+    """The dense runs' per-fold scores: datasets x configs x folds (NaN where a run failed)."""
+    runs = kb.runs.loc[(kb.runs["metric"] == ctx.metric) & (kb.runs["status"] == "ok")]
+    n_folds = int(runs["fold_scores"].map(len).max())
+    out = np.full(ctx.raw.shape + (n_folds,), np.nan)
+    row = {int(d): i for i, d in enumerate(ctx.dataset_ids)}
+    col = {c: j for j, c in enumerate(ctx.config_ids)}
+    for d, c, folds in zip(runs["dataset_id"], runs["config_id"], runs["fold_scores"]):
+        if int(d) in row and c in col and len(folds) == n_folds:
+            out[row[int(d)], col[c]] = folds
     return out

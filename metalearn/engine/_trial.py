@@ -31,7 +31,7 @@ class Trial:
 
     Examples
     --------
-    >>> from metalearn.optimize import Trial
+    >>> from metalearn.engine import Trial
     >>> Trial(0, {"family": "knn"}, "random", "k").origin
     'random'
     """
@@ -59,7 +59,7 @@ class TrialResult:
 
     Examples
     --------
-    >>> from metalearn.optimize import TrialResult
+    >>> from metalearn.engine import TrialResult
     >>> TrialResult(0.9).ok, TrialResult(float("nan"), status="failed").ok
     (True, False)
     """

@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from metalearn.engine._acquisition import ACQUISITIONS, acquisition_values, maximize_acquisition
+from metalearn.engine._base import BaseOptimizer
+from metalearn.engine._prior import AdaptivePrior, Prior, blend_prior
+from metalearn.engine._surrogate import SURROGATES, ForestSurrogate
 from metalearn.exceptions import InvalidParameterError
-from metalearn.optimize._acquisition import ACQUISITIONS, acquisition_values, maximize_acquisition
-from metalearn.optimize._base import BaseOptimizer
-from metalearn.optimize._prior import AdaptivePrior, Prior, blend_prior
-from metalearn.optimize._surrogate import SURROGATES, ForestSurrogate
 from metalearn.space import SearchSpace
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class BayesianOptimizer(BaseOptimizer):
 
     Examples
     --------
-    >>> from metalearn.optimize import BayesianOptimizer, TrialResult
+    >>> from metalearn.engine import BayesianOptimizer, TrialResult
     >>> from metalearn.space import get_space
     >>> opt = BayesianOptimizer(get_space("regression"), n_initial=2, random_state=0)
     >>> for _ in range(4):

@@ -15,8 +15,8 @@ from typing import Protocol, overload, runtime_checkable
 
 import numpy as np
 
+from metalearn.engine._trial import Observation, Trial, TrialResult
 from metalearn.exceptions import InvalidParameterError, MetaLearnError
-from metalearn.optimize._trial import Observation, Trial, TrialResult
 from metalearn.space import SearchSpace, canonical_json
 from metalearn.utils import check_random_state
 

@@ -1,18 +1,17 @@
-"""Optuna TPE over metalearn's conditional space: the TPE baseline of ``benchmark_anytime.py``.
+"""Optuna TPE over metalearn's conditional space: the TPE baseline of the anytime benchmark.
 
-Imported by the benchmark script (which runs from ``scripts/``, so this file
-is on its path); Optuna is a benchmark-only dependency.
+Optuna is a benchmark-only dependency (the ``bench`` extra), imported when a TPE run starts.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from metalearn.space import Categorical, Int
+
 
 def suggest_config(trial, space) -> dict:
     """Define-by-run Optuna suggestion of a configuration of ``space`` (conditional on family)."""
-    from metalearn.space import Categorical, Int
-
     family = trial.suggest_categorical("family", list(space.families))
     config: dict = {"family": family}
     for p in space.family(family).params:

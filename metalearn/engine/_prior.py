@@ -25,10 +25,10 @@ import numpy as np
 from scipy.stats import spearmanr
 from sklearn.ensemble import ExtraTreesRegressor
 
+from metalearn.engine._surrogate import tree_predictions
 from metalearn.exceptions import InvalidParameterError
 from metalearn.metafeatures._scaling import MetaFeatureScaler, scaled_distances
-from metalearn.optimize._surrogate import tree_predictions
-from metalearn.space import SearchSpace
+from metalearn.space import SearchSpace, get_space
 from metalearn.utils import minmax_rows
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def prior_weight(n_own: int, rho: float, n0: float) -> float:
 
     Examples
     --------
-    >>> from metalearn.optimize import prior_weight
+    >>> from metalearn.engine import prior_weight
     >>> prior_weight(0, 1.0, 10.0), prior_weight(10, 1.0, 10.0), prior_weight(5, -0.2, 10.0)
     (1.0, 0.5, 0.0)
     """
@@ -107,7 +107,7 @@ def blend_prior(prior_mean: np.ndarray, prior_std: np.ndarray, own_mean: np.ndar
     Examples
     --------
     >>> import numpy as np
-    >>> from metalearn.optimize import blend_prior
+    >>> from metalearn.engine import blend_prior
     >>> m, s, w = blend_prior(np.array([0.2, 0.9]), np.array([0.1, 0.1]), None, None,
     ...                       np.empty(0), np.empty(0))
     >>> m.tolist(), w
@@ -152,7 +152,7 @@ class TablePrior:
     Examples
     --------
     >>> import numpy as np
-    >>> from metalearn.optimize import TablePrior
+    >>> from metalearn.engine import TablePrior
     >>> from metalearn.space import get_space
     >>> space = get_space("regression")
     >>> configs = space.defaults()[:3]
@@ -205,8 +205,6 @@ class TablePrior:
     def from_kb(cls, kb, metafeatures: dict | None, task: str, *, metric: str | None = None,
                 k_neighbors: int = 20, min_coverage: float = 0.5) -> TablePrior:
         """Build from a :class:`~metalearn.kb.KnowledgeBase`, weighting datasets by meta-feature similarity."""
-        from metalearn.space import get_space
-
         perf = kb.performance(task, metric, min_coverage=min_coverage)
         if perf.empty:
             raise InvalidParameterError(f"the knowledge base has no {task} runs to build a prior from")
@@ -233,7 +231,7 @@ def similarity_weights(target: dict, sources, k: int = 20) -> np.ndarray:
     Examples
     --------
     >>> import pandas as pd
-    >>> from metalearn.optimize import similarity_weights
+    >>> from metalearn.engine import similarity_weights
     >>> src = pd.DataFrame({"a": [1.0, 10.0, 100.0], "b": [0.0, 0.5, 1.0]})
     >>> w = similarity_weights({"a": 1.0, "b": 0.0}, src, k=2)
     >>> int(w.argmax()), float(w[2])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from metalearn.optimize._base import BaseOptimizer
+from metalearn.engine._base import BaseOptimizer
 
 
 class RandomSearch(BaseOptimizer):
@@ -10,7 +10,7 @@ class RandomSearch(BaseOptimizer):
 
     Examples
     --------
-    >>> from metalearn.optimize import RandomSearch
+    >>> from metalearn.engine import RandomSearch
     >>> from metalearn.space import get_space
     >>> opt = RandomSearch(get_space("classification"), random_state=0)
     >>> trial = opt.ask()
