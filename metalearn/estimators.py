@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from metalearn.data._inputs import check_finite, check_input
 from metalearn.data._validation import as_frame, check_target_fits
-from metalearn.evaluation import DEFAULT_MAX_ROWS
+from metalearn.evaluation import DEFAULT_MAX_ROWS, get_metric
 from metalearn.exceptions import (
     ColumnMismatchError,
     InvalidParameterError,
@@ -31,8 +31,10 @@ from metalearn.exceptions import (
     TooFewSamplesPerClassError,
 )
 from metalearn.kb import add_runs, check_user_kb
+from metalearn.optimize._ensemble import EnsembleSelection, select_from_predictions
 from metalearn.optimize._fallback import fallback_model
 from metalearn.optimize._warm import check_warm_start
+from metalearn.space import get_space
 from metalearn.utils import check_positive
 
 logger = logging.getLogger(__name__)
@@ -116,6 +118,7 @@ class _MetaLearnBase(BaseEstimator):
             verbose=self.verbose, scheduler=self.scheduler, memory_limit_mb=self.memory_limit_mb,
             reserve=None if self.time_budget is None else partial(
                 refit_reserve, total=float(self.time_budget), cv=cv, ensemble=bool(self.ensemble)),
+            keep_predictions=ENSEMBLE_CANDIDATES if self.ensemble else 0,
         )
         self.recommendation_ = result.warm_start.recommendation
         self.history_ = result.history
@@ -125,7 +128,7 @@ class _MetaLearnBase(BaseEstimator):
                 self._fit_fallback(dataset, start)
             else:
                 self.best_config_, self.best_score_ = result.best_config, result.best_score
-                self._refit(dataset, cv, start)
+                self._refit(dataset, result, start)
         if update_kb is not None:
             searched = self.history_.loc[self.history_["origin"] != "fallback"]  # the fallback was not scored
             add_runs(searched, dataset, update_kb, metric=result.metric,
@@ -211,24 +214,39 @@ class _MetaLearnBase(BaseEstimator):
             self.classes_ = dataset.classes
         return dataset
 
-    def _refit(self, dataset, cv: int, start: float) -> None:
-        """Fit the best pipeline on all data; replace it by an ensemble when that scores better out of fold."""
-        from metalearn.space import get_space
+    def _refit(self, dataset, result, start: float) -> None:
+        """Fit the best pipeline on all data; replace it by an ensemble when that scores better out of fold.
 
+        The ensemble is selected from the out-of-fold predictions the trials
+        kept (``result.predictions``): nothing is cross-validated again, only
+        its other members are refitted, and only when their refits (estimated
+        from the best one's, scaled by the trials' durations) fit in the budget.
+        """
         space = get_space(dataset.task)
         need_proba = self._task == "classification"
+        began = time.perf_counter()
         self.best_pipeline_ = space.to_pipeline(self.best_config_, dataset, random_state=self._seed(),
                                                 need_proba=need_proba).fit(dataset.X, dataset.y)
+        refit_seconds = time.perf_counter() - began
         self.ensemble_ = None
-        if not self.ensemble:
+        ok = self.history_.loc[self.history_["status"] == "ok"].sort_values("score", ascending=False, kind="stable")
+        order = [int(n) for n in ok["number"] if int(n) in result.predictions][:ENSEMBLE_CANDIDATES]
+        if not self.ensemble or len(order) < 2 or order[0] != int(ok["number"].iloc[0]):
             return
-        ok = self.history_.loc[self.history_["status"] == "ok"].sort_values("score", ascending=False)
-        top = ok.head(ENSEMBLE_CANDIDATES)
-        spent = time.perf_counter() - start
-        if len(top) < 2 or (self.time_budget is not None and spent + top["duration"].sum() > self.time_budget):
+        classes = dataset.classes if need_proba else None
+        weights = select_from_predictions(result.predictions, order, result.target,
+                                          get_metric(self.metric_, dataset.task), classes=classes)
+        duration = dict(zip(ok["number"].astype(int), ok["duration"]))
+        others = [n for n in weights if n != order[0]]
+        cost = refit_seconds * sum(duration[n] for n in others) / max(duration[order[0]], 1e-9)
+        if not weights or (self.time_budget is not None
+                           and time.perf_counter() - start + cost > float(self.time_budget)):
             return
-        self.ensemble_ = _build_ensemble(list(top["config"]), dataset, cv, self.metric_, self._seed(),
-                                         self.best_config_, self.best_pipeline_)
+        config = dict(zip(ok["number"].astype(int), ok["config"]))
+        members = [self.best_pipeline_ if n == order[0] else
+                   space.to_pipeline(config[n], dataset, random_state=self._seed(),
+                                     need_proba=need_proba).fit(dataset.X, dataset.y) for n in weights]
+        self.ensemble_ = EnsembleSelection(members, list(weights.values()), classes)
 
     # -- predict ----------------------------------------------------------------
     def _frame(self, X) -> pd.DataFrame:
@@ -376,11 +394,11 @@ def refit_reserve(history: pd.DataFrame, *, total: float, cv: int, ensemble: boo
     """Seconds the search leaves for the final refit (and ensemble), estimated from its trials so far.
 
     A refit on all rows costs about one CV fold's share of the best trial
-    (``duration / (cv - 1)``); the Caruana ensemble re-runs cross-validation
-    of the top candidates and refits its members (``cv / (cv - 1)`` times
-    their durations) and is planned for only when that fits in a quarter of
-    the budget (:meth:`_refit` skips it otherwise). A margin of 5 % of the
-    budget plus one second covers the rest.
+    (``duration / (cv - 1)``); the Caruana ensemble is selected from the
+    trials' stored out-of-fold predictions and only refits its members
+    (the same share of their durations); it is planned for only when that
+    fits in a quarter of the budget (:meth:`_refit` skips it when it does
+    not fit in what is left). A margin of 5 % of the budget plus one second covers the rest.
     """
     ok = history.loc[history["status"] == "ok"].sort_values("score", ascending=False)
     if ok.empty:
@@ -388,7 +406,7 @@ def refit_reserve(history: pd.DataFrame, *, total: float, cv: int, ensemble: boo
     folds = max(cv - 1, 1)
     refit = float(ok["duration"].iloc[0]) / folds
     top = ok["duration"].head(ENSEMBLE_CANDIDATES)
-    blend = float(top.sum()) * cv / folds if ensemble and len(top) >= 2 else 0.0
+    blend = float(top.iloc[1:].sum()) / folds if ensemble and len(top) >= 2 else 0.0
     return refit + (blend if blend <= 0.25 * total else 0.0) + 0.05 * total + 1.0
 
 
@@ -435,38 +453,6 @@ def _effective_cv(dataset, cv, time_budget=None) -> int:
                 f"class(es) {single[:5]} have only 1 sample; cross-validation needs at least 2 rows per class: "
                 "add rows of those classes or remove them")
     return int(max(2, min(cv, limit)))
-
-
-def _build_ensemble(configs: list[dict], dataset, cv: int, metric_name: str, seed: int, best_config: dict,
-                    best_pipeline):
-    """Caruana ensemble of ``configs`` from out-of-fold predictions; None when the best alone is as good."""
-    from metalearn.evaluation import get_metric, make_folds
-    from metalearn.optimize._ensemble import (
-        EnsembleSelection,
-        ensemble_selection,
-        out_of_fold,
-        score_predictions,
-    )
-    from metalearn.space import get_space
-
-    space = get_space(dataset.task)
-    metric = get_metric(metric_name, dataset.task)
-    data = dataset.subsample(20_000, seed)
-    folds = make_folds(data, cv, seed)
-    classes = data.classes if dataset.task == "classification" else None
-    pipes = [space.to_pipeline(c, data, random_state=seed, need_proba=classes is not None) for c in configs]
-    preds = [out_of_fold(p, data, folds, classes) for p in pipes]
-    weights = ensemble_selection(preds, data.y, metric, classes=classes)
-    blended = sum(w * p for w, p in zip(weights, preds))
-    alone = score_predictions(metric, preds[0], data.y, classes)
-    if np.count_nonzero(weights) < 2 or not score_predictions(metric, blended, data.y, classes) > alone:
-        return None
-    members = [best_pipeline if c == best_config else
-               space.to_pipeline(c, dataset, random_state=seed, need_proba=classes is not None).fit(dataset.X,
-                                                                                                     dataset.y)
-               if w > 0 else None for c, w in zip(configs, weights)]
-    return EnsembleSelection([m for m in members if m is not None], [w for w in weights if w > 0],
-                             dataset.classes if classes is not None else None)
 
 
 __all__ = ["MetaLearnClassifier", "MetaLearnRegressor"]

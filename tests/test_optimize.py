@@ -353,7 +353,7 @@ def test_refit_reserve_grows_with_trial_cost_and_drops_an_unaffordable_ensemble(
         return pd.DataFrame({"status": "ok", "score": np.linspace(1, 0, len(durations)), "duration": durations})
 
     cheap = refit_reserve(history([1.0] * 6), total=60, cv=5, ensemble=True)
-    assert cheap == pytest.approx(1 / 4 + 5 * 5 / 4 + 3 + 1)
+    assert cheap == pytest.approx(1 / 4 + 4 / 4 + 3 + 1)  # the refit and the four other members' refits
     assert refit_reserve(history([1.0] * 6), total=60, cv=5, ensemble=False) == pytest.approx(1 / 4 + 4)
     costly = refit_reserve(history([20.0] * 6), total=60, cv=5, ensemble=True)
     assert costly == pytest.approx(20 / 4 + 4)  # the ensemble would not fit: only the refit is kept free

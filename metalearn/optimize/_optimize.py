@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
 
+import numpy as np
 import pandas as pd
 
 from metalearn.evaluation import DEFAULT_MAX_ROWS
@@ -54,6 +55,11 @@ class OptimizationResult:
     warm_start : WarmStart
         What the search started from (with ``warm_start="auto"``: the
         recommendation, the transfer prior and the dataset's meta-features).
+    predictions : dict
+        Trial number -> out-of-fold predictions (float32) of the best
+        ``keep_predictions`` trials; all on the same rows and folds.
+    target : ndarray or None
+        The target of the rows those predictions are on (None when none were kept).
     """
 
     best_config: dict | None
@@ -62,6 +68,8 @@ class OptimizationResult:
     metric: str
     elapsed: float
     warm_start: WarmStart = field(default_factory=WarmStart)
+    predictions: dict = field(default_factory=dict, repr=False)
+    target: np.ndarray | None = field(default=None, repr=False)
 
 
 def optimize(dataset, *, target: str | None = None, task: str | None = None, optimizer: Optimizer | None = None,
@@ -72,7 +80,8 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
              evaluate_fn: Callable[[dict], TrialResult] | None = None,
              reserve: Callable[[pd.DataFrame], float] | None = None, scheduler=None,
              memory_limit_mb: int | str | None = "auto",
-             trial_time_limit: float | None = DEFAULT_TRIAL_TIME_LIMIT) -> OptimizationResult:
+             trial_time_limit: float | None = DEFAULT_TRIAL_TIME_LIMIT,
+             keep_predictions: int = 0) -> OptimizationResult:
     """Search the pipeline space of ``dataset`` for the best configuration.
 
     Parameters
@@ -130,6 +139,11 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
     trial_time_limit : float or None
         Seconds one evaluation may take (it is recorded as ``timeout`` after
         that); under ``time_budget`` the smaller of this and what is left.
+    keep_predictions : int
+        Keep the out-of-fold predictions of this many best trials
+        (``result.predictions``, float32, as they come back from the
+        evaluation workers), e.g. for ensemble selection without
+        cross-validating again; 0 keeps none.
 
     Returns
     -------
@@ -151,12 +165,17 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
     from metalearn.space import get_space
 
     _check_options(n_trials, time_budget, n_jobs, reserve, warm_start, memory_limit_mb, trial_time_limit, isolation)
+    if isinstance(keep_predictions, bool) or not isinstance(keep_predictions, int) or keep_predictions < 0:
+        raise InvalidParameterError(f"keep_predictions must be a number of trials >= 0, not {keep_predictions!r}")
     dataset = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, target=target, task=task)
     metric_name = get_metric(metric, dataset.task).name
     seed = 0 if random_state is None else int(random_state)
     began = time.perf_counter()
-    with _runner(scheduler, dataset, max_rows, evaluate_fn, n_jobs, TrialSettings(
-            cv, metric_name, seed, isolation, memory_limit_mb, n_jobs)) as runner:
+    # the data is subsampled once here, not per trial (and scattered once)
+    data = dataset.subsample(max_rows, seed) if max_rows and evaluate_fn is None else dataset
+    kept = _KeptPredictions(keep_predictions)
+    with _runner(scheduler, data, evaluate_fn, n_jobs, TrialSettings(
+            cv, metric_name, seed, isolation, memory_limit_mb, n_jobs, keep_predictions > 0)) as runner:
         start_from = resolve_warm_start(warm_start, dataset, kb, seed)
         start = time.perf_counter()
         # the warm start (meta-features, KB lookup) is part of the budget; the search keeps at least a second
@@ -170,7 +189,7 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
         if observations:
             optimizer.observe(observations)
         rows = _loop(optimizer, runner, n_trials, budget, runner.slots, start, verbose, _Reserve(reserve),
-                     trial_time_limit)
+                     trial_time_limit, kept)
     history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
     ok = history.loc[history["status"] == "ok"]
     best = ok.loc[ok["score"].idxmax()] if len(ok) else None
@@ -178,6 +197,7 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
         best_config=None if best is None else dict(best["config"]),
         best_score=float("nan") if best is None else float(best["score"]),
         history=history, metric=metric_name, elapsed=time.perf_counter() - began, warm_start=start_from,
+        predictions=kept.predictions, target=data.y if kept.predictions else None,
     )
 
 
@@ -198,10 +218,8 @@ def _check_options(n_trials, time_budget, n_jobs, reserve, warm_start, memory_li
 
 
 @contextlib.contextmanager
-def _runner(scheduler, dataset, max_rows: int | None, evaluate_fn, n_jobs: int,
-            settings: TrialSettings) -> Iterator[LocalTrials | DaskTrials]:
-    """Where the trials run; the data is subsampled once here, not per trial (and scattered once)."""
-    data = dataset.subsample(max_rows, settings.random_state) if max_rows and evaluate_fn is None else dataset
+def _runner(scheduler, data, evaluate_fn, n_jobs: int, settings: TrialSettings) -> Iterator[LocalTrials | DaskTrials]:
+    """Where the trials run on ``data`` (already subsampled)."""
     with contextlib.ExitStack() as stack:
         if scheduler is None:
             runner = LocalTrials(_local_evaluator(evaluate_fn, data, settings), n_jobs)
@@ -218,7 +236,26 @@ def _local_evaluator(evaluate_fn, data, settings: TrialSettings) -> Callable[...
     """``(config, time_limit) -> TrialResult`` in this process: ``evaluate_fn`` or cross-validation."""
     if evaluate_fn is None:
         return partial(evaluate_trial, data=data, settings=settings)
-    return lambda config, time_limit: evaluate_fn(config)
+    return lambda config, time_limit, rows=None: evaluate_fn(config)
+
+
+class _KeptPredictions:
+    """The out-of-fold predictions of the ``size`` best trials so far (memory stays bounded)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.predictions: dict[int, np.ndarray] = {}
+        self._scores: dict[int, float] = {}
+
+    def add(self, number: int, result: TrialResult) -> None:
+        """Keep ``result``'s predictions when it is among the best ``size`` finished trials."""
+        if not self.size or result.predictions is None or not result.ok:
+            return
+        self.predictions[number] = result.predictions
+        self._scores[number] = result.score
+        if len(self.predictions) > self.size:
+            worst = min(self._scores, key=lambda n: (self._scores[n], -n))
+            del self.predictions[worst], self._scores[worst]
 
 
 class _Reserve:
@@ -237,13 +274,15 @@ class _Reserve:
 
 def _loop(optimizer: Optimizer, runner: LocalTrials | DaskTrials, n_trials: int | None,
           time_budget: float | None, n_jobs: int, start: float, verbose: int,
-          reserve: _Reserve | None = None, trial_time_limit: float | None = None) -> list[tuple]:
+          reserve: _Reserve | None = None, trial_time_limit: float | None = None,
+          kept: _KeptPredictions | None = None) -> list[tuple]:
     """Ask/evaluate/tell until a budget is spent or the optimizer runs dry; one history row per trial.
 
     A batch of ``n_jobs`` trials is asked, evaluated by ``runner`` and told
     in trial order once all of it is back.
     """
     reserve = reserve or _Reserve(None)
+    kept = kept or _KeptPredictions(0)
     bar = _progress(n_trials, time_budget, verbose)
     rows: list[tuple] = []
     try:
@@ -263,6 +302,7 @@ def _loop(optimizer: Optimizer, runner: LocalTrials | DaskTrials, n_trials: int 
             results = runner.run(trials, limit)
             for trial, result in zip(trials, results):
                 optimizer.tell(trial, result)
+                kept.add(trial.number, result)
                 rows.append(_row(trial, result))
             reserve.update(rows)
             if bar is not None:
