@@ -130,7 +130,9 @@ class _MetaLearnBase(BaseEstimator):
                 self.best_config_, self.best_score_ = result.best_config, result.best_score
                 self._refit(dataset, result, start)
         if update_kb is not None:
-            searched = self.history_.loc[self.history_["origin"] != "fallback"]  # the fallback was not scored
+            # the fallback was not scored, and screened rows were scored on a subsample only
+            searched = self.history_.loc[(self.history_["origin"] != "fallback")
+                                         & (self.history_["status"] != "screened")]
             add_runs(searched, dataset, update_kb, metric=result.metric,
                      metafeatures=result.warm_start.metafeatures,
                      base=self.kb if isinstance(self.kb, (str, Path)) else None)

@@ -19,6 +19,7 @@ from metalearn.evaluation._cluster import connect
 from metalearn.exceptions import InvalidParameterError
 from metalearn.optimize._base import Optimizer, SearchExhaustedError, equivalence_key
 from metalearn.optimize._bo import BayesianOptimizer
+from metalearn.optimize._halving import SCREENING, Bracket, Halving, rung_rows
 from metalearn.optimize._prior import Prior
 from metalearn.optimize._runner import (
     DEFAULT_TRIAL_TIME_LIMIT,
@@ -34,7 +35,8 @@ from metalearn.utils import check_positive
 
 logger = logging.getLogger(__name__)
 
-HISTORY_COLUMNS = ("number", "config", "config_id", "family", "score", "status", "duration", "origin", "error")
+HISTORY_COLUMNS = ("number", "config", "config_id", "family", "score", "status", "duration", "origin", "error",
+                   "n_rows")
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,11 @@ class OptimizationResult:
         Configuration with the highest score (None when every trial failed).
     best_score : float
     history : pandas.DataFrame
-        One row per trial: ``number, config, config_id, family, score, status,
-        duration, origin, error`` (origin is ``warm-start``, ``bo`` or ``random``).
+        One row per evaluation: ``number, config, config_id, family, score,
+        status, duration, origin, error, n_rows`` (origin is ``warm-start``,
+        ``portfolio``, ``bo`` or ``random``; ``n_rows``: the rows it
+        cross-validated on). Under successive halving a trial has a row per
+        rung: ``screened`` on a subsample, ``ok`` on all rows.
     metric : str
     elapsed : float
         Wall-clock seconds of the whole search.
@@ -81,7 +86,7 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
              reserve: Callable[[pd.DataFrame], float] | None = None, scheduler=None,
              memory_limit_mb: int | str | None = "auto",
              trial_time_limit: float | None = DEFAULT_TRIAL_TIME_LIMIT,
-             keep_predictions: int = 0) -> OptimizationResult:
+             keep_predictions: int = 0, screening: str = "auto") -> OptimizationResult:
     """Search the pipeline space of ``dataset`` for the best configuration.
 
     Parameters
@@ -144,6 +149,13 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
         (``result.predictions``, float32, as they come back from the
         evaluation workers), e.g. for ensemble selection without
         cross-validating again; 0 keeps none.
+    screening : {"auto", "always", "never"}
+        Successive halving (see :mod:`metalearn.optimize._halving`): under
+        ``"auto"`` candidates are screened on growing subsamples (1/9, 1/3,
+        all of the rows; the best third goes on) when a full cross-validation
+        would take a large share of ``time_budget``; ``history`` then has
+        ``screened`` rows with the rows they used (``n_rows``), and only
+        full evaluations (``ok``) compete. Off with ``evaluate_fn``.
 
     Returns
     -------
@@ -165,6 +177,8 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
     from metalearn.space import get_space
 
     _check_options(n_trials, time_budget, n_jobs, reserve, warm_start, memory_limit_mb, trial_time_limit, isolation)
+    if screening not in SCREENING:
+        raise InvalidParameterError(f"screening must be one of {list(SCREENING)}, not {screening!r}")
     if isinstance(keep_predictions, bool) or not isinstance(keep_predictions, int) or keep_predictions < 0:
         raise InvalidParameterError(f"keep_predictions must be a number of trials >= 0, not {keep_predictions!r}")
     dataset = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, target=target, task=task)
@@ -188,8 +202,9 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
             optimizer.enqueue(start_from.configs)
         if observations:
             optimizer.observe(observations)
+        halving = Halving(rung_rows(data.n_rows) if evaluate_fn is None else [data.n_rows], budget, screening)
         rows = _loop(optimizer, runner, n_trials, budget, runner.slots, start, verbose, _Reserve(reserve),
-                     trial_time_limit, kept)
+                     trial_time_limit, kept, halving, data.n_rows)
     history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
     ok = history.loc[history["status"] == "ok"]
     best = ok.loc[ok["score"].idxmax()] if len(ok) else None
@@ -272,55 +287,92 @@ class _Reserve:
             self.seconds = max(seconds, 0.0)
 
 
+class _Clock:
+    """The search's budget: whether it is spent, and how long the next evaluation may run."""
+
+    def __init__(self, start: float, time_budget: float | None, reserve: _Reserve,
+                 trial_time_limit: float | None) -> None:
+        self.start, self.time_budget = start, time_budget
+        self.reserve, self.trial_time_limit = reserve, trial_time_limit
+
+    def spent(self) -> bool:
+        """No new evaluation may start (the budget less the reserve is used up)."""
+        return self.time_budget is not None and \
+            time.perf_counter() - self.start >= self.time_budget - self.reserve.seconds
+
+    def limit(self) -> float | None:
+        """Seconds an evaluation starting now may take: it is cut where the budget (less the reserve) ends."""
+        limit = self.trial_time_limit
+        if self.time_budget is not None:
+            left = max(self.time_budget - self.reserve.seconds - (time.perf_counter() - self.start), 1.0)
+            limit = left if limit is None else min(limit, left)
+        return limit
+
+
 def _loop(optimizer: Optimizer, runner: LocalTrials | DaskTrials, n_trials: int | None,
           time_budget: float | None, n_jobs: int, start: float, verbose: int,
           reserve: _Reserve | None = None, trial_time_limit: float | None = None,
-          kept: _KeptPredictions | None = None) -> list[tuple]:
-    """Ask/evaluate/tell until a budget is spent or the optimizer runs dry; one history row per trial.
+          kept: _KeptPredictions | None = None, halving: Halving | None = None,
+          full_rows: int = 0) -> list[tuple]:
+    """Ask/evaluate/tell until a budget is spent or the optimizer runs dry; one history row per evaluation.
 
     A batch of ``n_jobs`` trials is asked, evaluated by ``runner`` and told
-    in trial order once all of it is back.
+    in trial order once all of it is back; while ``halving`` is active a
+    batch is a bracket of successive halving (:class:`Bracket`), and each
+    trial is told its last (highest-rung) result.
     """
     reserve = reserve or _Reserve(None)
     kept = kept or _KeptPredictions(0)
+    halving = halving or Halving([full_rows], mode="never")
+    clock = _Clock(start, time_budget, reserve, trial_time_limit)
     bar = _progress(n_trials, time_budget, verbose)
     rows: list[tuple] = []
+    told = 0
     try:
-        while n_trials is None or len(rows) < n_trials:
-            if time_budget is not None and time.perf_counter() - start >= time_budget - reserve.seconds:
+        while n_trials is None or told < n_trials:
+            if clock.spent():
                 break
-            batch = n_jobs if n_trials is None else min(n_jobs, n_trials - len(rows))
+            width = halving.width if halving.active else n_jobs
             try:
-                trials = optimizer.ask(batch)
+                trials = optimizer.ask(width if n_trials is None else min(width, n_trials - told))
             except SearchExhaustedError:
-                logger.info("search space exhausted after %d trials", len(rows))
+                logger.info("search space exhausted after %d trials", told)
                 break
-            limit = trial_time_limit
-            if time_budget is not None:  # a running trial is cut where the budget (less the reserve) ends
-                left = max(time_budget - reserve.seconds - (time.perf_counter() - start), 1.0)
-                limit = left if limit is None else min(limit, left)
-            results = runner.run(trials, limit)
-            for trial, result in zip(trials, results):
+            if halving.active:
+                bracket = Bracket(trials)
+                bracket.run(runner, halving.rungs, clock)
+                evaluations, outcomes = bracket.evaluations, bracket.outcomes()
+            else:
+                outcomes = list(zip(trials, runner.run(trials, clock.limit())))
+                evaluations = [(t, r, halving.full_rows) for t, r in outcomes]
+            for trial, result, used in evaluations:
+                rows.append(_row(trial, result, used, halving.full_rows))
+                halving.observe(result.duration, result.n_rows or used, result.ok)
+            for trial, result in outcomes:
                 optimizer.tell(trial, result)
                 kept.add(trial.number, result)
-                rows.append(_row(trial, result))
+            told += len(outcomes)
             reserve.update(rows)
             if bar is not None:
-                bar.update(len(trials))
+                bar.update(len(outcomes))
                 done = [r[4] for r in rows if r[5] == "ok"]
                 if done:
                     bar.set_postfix(best=f"{max(done):.4f}")
+            if not outcomes:  # the bracket was cut before its first evaluation
+                break
     finally:
         if bar is not None:
             bar.close()
     return rows
 
 
-def _row(trial: Trial, result: TrialResult) -> tuple:
+def _row(trial: Trial, result: TrialResult, rows: int, full_rows: int) -> tuple:
     score = result.score if result.ok else float("nan")
     status = result.status if result.status != "ok" or math.isfinite(score) else "failed"
+    if status == "ok" and rows < full_rows:
+        status = "screened"
     return (trial.number, trial.config, trial.config_id, trial.config.get("family"), score, status,
-            result.duration, trial.origin, result.error)
+            result.duration, trial.origin, result.error, rows)
 
 
 def _progress(n_trials: int | None, time_budget: float | None, verbose: int):

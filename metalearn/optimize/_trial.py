@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 #: Where a trial's configuration came from.
 ORIGINS: tuple[str, ...] = ("warm-start", "portfolio", "bo", "random")
 
-#: How an evaluation ended.
-STATUSES: tuple[str, ...] = ("ok", "failed", "timeout")
+#: How an evaluation ended (``screened``: finished on a subsample only, in a bracket of successive halving).
+STATUSES: tuple[str, ...] = ("ok", "failed", "timeout", "screened")
 
 
 @dataclass(frozen=True)
