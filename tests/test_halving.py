@@ -101,3 +101,14 @@ def test_halving_plan_and_bad_mode():
     assert Halving(rung_rows(3_000), 10.0).width == 3 and Halving(rung_rows(20_000), 30.0).width == 9
     with pytest.raises(InvalidParameterError, match="screening"):
         optimize(table(100), n_trials=1, screening="sometimes")
+
+
+def test_a_bracket_that_would_not_fit_sends_its_leader_straight_to_all_rows(monkeypatch):
+    ds = table(20_000)
+    FakeWork(monkeypatch, seconds_per_row=3e-4, full_rows=20_000)  # 0.67 s on 2,222 rows, 6 s on all of them
+    hist = search(ds, 30.0).history
+    first, rest = hist.iloc[:13], hist.iloc[13:]
+    assert list(first["n_rows"]) == [2222] * 9 + [6666] * 3 + [20_000]  # 18 s: the first bracket fits
+    # 12 s left: after one screened evaluation the rest of a bracket (17 s) would not fit
+    assert list(rest["n_rows"].iloc[:2]) == [2222, 20_000] and rest["number"].iloc[0] == rest["number"].iloc[1]
+    assert list(rest["status"].iloc[:2]) == ["screened", "ok"]

@@ -19,12 +19,21 @@ Screening is switched on
 
 Rungs smaller than :data:`MIN_RUNG_ROWS` rows are left out (on smaller data a
 bracket has two rungs, or screening stays off).
+
+A bracket watches the clock: before each batch below the top rung it
+estimates what the rest of the bracket costs (the median seconds per row of
+the search's finished evaluations, times the rows still to evaluate); when
+that exceeds the time left, the best trial so far goes straight to the full
+rung, so that a budget too short for a whole bracket still ends with a full
+evaluation rather than only screened ones.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from metalearn.exceptions import InvalidParameterError
 from metalearn.optimize._trial import Trial, TrialResult
@@ -70,6 +79,7 @@ class Halving:
     time_budget: float | None = None
     mode: str = "auto"
     active: bool = field(init=False, default=False)
+    seconds_per_row: list[float] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         if self.mode not in SCREENING:
@@ -89,10 +99,16 @@ class Halving:
         return ETA ** (len(self.rungs) - 1)
 
     def observe(self, duration: float, n_rows: int, ok: bool) -> None:
-        """Switch screening on after a full evaluation that took :data:`FULL_SHARE` of the budget or more."""
+        """Record an evaluation's cost; switch screening on after a full one that took :data:`FULL_SHARE` or more."""
+        if ok and n_rows > 0:
+            self.seconds_per_row.append(duration / n_rows)
         if (not self.active and self.mode == "auto" and len(self.rungs) > 1 and self.time_budget is not None
                 and ok and n_rows >= self.full_rows and duration >= FULL_SHARE * self.time_budget):
             self.active = True
+
+    def cost(self, rows: int) -> float | None:
+        """Estimated seconds of an evaluation on ``rows`` rows (None before any finished)."""
+        return float(np.median(self.seconds_per_row)) * rows if self.seconds_per_row else None
 
 
 @dataclass
@@ -103,21 +119,54 @@ class Bracket:
     evaluations: list[tuple[Trial, TrialResult, int]] = field(default_factory=list)
     last: dict[int, TrialResult] = field(default_factory=dict)
 
-    def run(self, runner, rungs: list[int], clock) -> None:
+    def run(self, runner, halving: Halving, clock) -> None:
         """Evaluate rung by rung, ``runner.slots`` at a time, until the top rung or ``clock`` says stop."""
-        alive = list(self.trials)
-        for level, rows in enumerate(rungs):
-            results: list[tuple[Trial, TrialResult]] = []
-            for i in range(0, len(alive), runner.slots):
-                if clock.spent():
-                    return
-                chunk = alive[i:i + runner.slots]
-                full = level == len(rungs) - 1
-                for trial, result in zip(chunk, runner.run(chunk, clock.limit(), rows=None if full else rows)):
-                    self.evaluations.append((trial, result, rows))
-                    self.last[trial.number] = result
-                    results.append((trial, result))
-            alive = survivors(results)
+        alive, level, top = list(self.trials), 0, len(halving.rungs) - 1
+        while alive and level <= top:
+            outcome = self._rung(runner, alive, halving, level, clock)
+            if outcome is None:
+                return
+            if isinstance(outcome, Trial):  # the rest would not fit: the leader goes straight to all rows
+                alive, level = [outcome], top
+                continue
+            alive, level = survivors(outcome), level + 1
+
+    def _rung(self, runner, alive: list[Trial], halving: Halving, level: int, clock):
+        """The rung's results; None when the budget is spent; the leader when the rest of the bracket won't fit."""
+        rows, full = halving.rungs[level], level == len(halving.rungs) - 1
+        results: list[tuple[Trial, TrialResult]] = []
+        for i in range(0, len(alive), runner.slots):
+            if clock.spent():
+                return None
+            leader = self._leader(halving.full_rows)
+            if not full and leader is not None and self._too_long(halving, level, len(alive), i, clock.left()):
+                return leader
+            chunk = alive[i:i + runner.slots]
+            for trial, result in zip(chunk, runner.run(chunk, clock.limit(), rows=None if full else rows)):
+                self.evaluations.append((trial, result, rows))
+                self.last[trial.number] = result
+                results.append((trial, result))
+                halving.observe(result.duration, result.n_rows or rows, result.ok)
+        return results
+
+    @staticmethod
+    def _too_long(halving: Halving, level: int, width: int, done: int, left: float | None) -> bool:
+        """Whether the rest of the bracket (this rung from ``done`` on, and the rungs above) exceeds ``left``."""
+        if left is None or halving.cost(1) is None:
+            return False
+        evaluations = (width - done) * halving.rungs[level]
+        for rows in halving.rungs[level + 1:]:
+            width = math.ceil(width / ETA)
+            evaluations += width * rows
+        return halving.cost(evaluations) > left
+
+    def _leader(self, full_rows: int) -> Trial | None:
+        """The best finished trial at the highest rung reached so far (None when none finished)."""
+        best = None
+        for trial, result, rows in self.evaluations:
+            if result.ok and rows < full_rows and (best is None or (rows, result.score) > best[0]):
+                best = ((rows, result.score), trial)
+        return None if best is None else best[1]
 
     def outcomes(self) -> list[tuple[Trial, TrialResult]]:
         """``(trial, last result)`` of every trial evaluated at least once, in trial order."""

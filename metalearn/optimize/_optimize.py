@@ -6,6 +6,7 @@ import contextlib
 import logging
 import math
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,7 @@ import pandas as pd
 
 from metalearn.evaluation import DEFAULT_MAX_ROWS
 from metalearn.evaluation._cluster import connect
+from metalearn.evaluation._isolation import warm_up
 from metalearn.exceptions import InvalidParameterError
 from metalearn.optimize._base import Optimizer, SearchExhaustedError, equivalence_key
 from metalearn.optimize._bo import BayesianOptimizer
@@ -188,6 +190,9 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
     # the data is subsampled once here, not per trial (and scattered once)
     data = dataset.subsample(max_rows, seed) if max_rows and evaluate_fn is None else dataset
     kept = _KeptPredictions(keep_predictions)
+    if isolation == "process" and scheduler is None and evaluate_fn is None:
+        # the evaluation forkserver starts (imports, first fits) while the warm start computes meta-features
+        threading.Thread(target=warm_up, name="metalearn-forkserver-start", daemon=True).start()
     with _runner(scheduler, data, evaluate_fn, n_jobs, TrialSettings(
             cv, metric_name, seed, isolation, memory_limit_mb, n_jobs, keep_predictions > 0)) as runner:
         start_from = resolve_warm_start(warm_start, dataset, kb, seed)
@@ -300,11 +305,17 @@ class _Clock:
         return self.time_budget is not None and \
             time.perf_counter() - self.start >= self.time_budget - self.reserve.seconds
 
+    def left(self) -> float | None:
+        """Seconds until the budget (less the reserve) ends; None without a budget."""
+        if self.time_budget is None:
+            return None
+        return self.time_budget - self.reserve.seconds - (time.perf_counter() - self.start)
+
     def limit(self) -> float | None:
         """Seconds an evaluation starting now may take: it is cut where the budget (less the reserve) ends."""
         limit = self.trial_time_limit
         if self.time_budget is not None:
-            left = max(self.time_budget - self.reserve.seconds - (time.perf_counter() - self.start), 1.0)
+            left = max(self.left(), 1.0)
             limit = left if limit is None else min(limit, left)
         return limit
 
@@ -338,16 +349,18 @@ def _loop(optimizer: Optimizer, runner: LocalTrials | DaskTrials, n_trials: int 
             except SearchExhaustedError:
                 logger.info("search space exhausted after %d trials", told)
                 break
-            if halving.active:
+            bracketed = halving.active  # a bracket records the cost of its own evaluations
+            if bracketed:
                 bracket = Bracket(trials)
-                bracket.run(runner, halving.rungs, clock)
+                bracket.run(runner, halving, clock)
                 evaluations, outcomes = bracket.evaluations, bracket.outcomes()
             else:
                 outcomes = list(zip(trials, runner.run(trials, clock.limit())))
                 evaluations = [(t, r, halving.full_rows) for t, r in outcomes]
             for trial, result, used in evaluations:
                 rows.append(_row(trial, result, used, halving.full_rows))
-                halving.observe(result.duration, result.n_rows or used, result.ok)
+                if not bracketed:
+                    halving.observe(result.duration, result.n_rows or used, result.ok)
             for trial, result in outcomes:
                 optimizer.tell(trial, result)
                 kept.add(trial.number, result)
