@@ -117,7 +117,8 @@ class _MetaLearnBase(BaseEstimator):
             n_jobs=self._n_jobs(), warm_start=self.warm_start, kb=self.kb, random_state=self._fit_seed,
             verbose=self.verbose, scheduler=self.scheduler, memory_limit_mb=self.memory_limit_mb,
             reserve=None if self.time_budget is None else partial(
-                refit_reserve, total=float(self.time_budget), cv=cv, ensemble=bool(self.ensemble)),
+                refit_reserve, total=float(self.time_budget), cv=cv, ensemble=bool(self.ensemble),
+                scale=dataset.n_rows / min(dataset.n_rows, DEFAULT_MAX_ROWS)),
             keep_predictions=ENSEMBLE_CANDIDATES if self.ensemble else 0,
         )
         self.recommendation_ = result.warm_start.recommendation
@@ -392,7 +393,7 @@ class MetaLearnRegressor(RegressorMixin, _MetaLearnBase):
     _task = "regression"
 
 
-def refit_reserve(history: pd.DataFrame, *, total: float, cv: int, ensemble: bool) -> float:
+def refit_reserve(history: pd.DataFrame, *, total: float, cv: int, ensemble: bool, scale: float = 1.0) -> float:
     """Seconds the search leaves for the final refit (and ensemble), estimated from its trials so far.
 
     A refit on all rows costs about one CV fold's share of the best trial
@@ -400,15 +401,17 @@ def refit_reserve(history: pd.DataFrame, *, total: float, cv: int, ensemble: boo
     trials' stored out-of-fold predictions and only refits its members
     (the same share of their durations); it is planned for only when that
     fits in a quarter of the budget (:meth:`_refit` skips it when it does
-    not fit in what is left). A margin of 5 % of the budget plus one second covers the rest.
+    not fit in what is left). Refits use all rows: ``scale`` is their number
+    over the rows the trials were evaluated on. A margin of 5 % of the
+    budget plus one second covers the rest.
     """
     ok = history.loc[history["status"] == "ok"].sort_values("score", ascending=False)
     if ok.empty:
         return 0.05 * total + 1.0
     folds = max(cv - 1, 1)
-    refit = float(ok["duration"].iloc[0]) / folds
+    refit = float(ok["duration"].iloc[0]) / folds * scale
     top = ok["duration"].head(ENSEMBLE_CANDIDATES)
-    blend = float(top.iloc[1:].sum()) / folds if ensemble and len(top) >= 2 else 0.0
+    blend = float(top.iloc[1:].sum()) / folds * scale if ensemble and len(top) >= 2 else 0.0
     return refit + (blend if blend <= 0.25 * total else 0.0) + 0.05 * total + 1.0
 
 
