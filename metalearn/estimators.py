@@ -146,12 +146,13 @@ class _MetaLearnBase(BaseEstimator):
         logger.warning("none of the %d evaluated pipelines finished (first error: %s); fitting a cheap fallback "
                        "model instead", len(self.history_), errors[0] if errors else "none recorded")
         began = time.perf_counter()
-        self.best_config_, self.best_pipeline_ = fallback_model(dataset, left, self._fit_seed)
+        self.best_config_, self.best_pipeline_, rows = fallback_model(dataset, left, self._fit_seed)
         self.best_score_ = float("nan")
         self.ensemble_ = None
         row = {"number": len(self.history_), "config": self.best_config_, "config_id": None,
                "family": self.best_config_["family"], "score": float("nan"), "status": "ok",
-               "duration": time.perf_counter() - began, "origin": "fallback", "error": ""}
+               "duration": time.perf_counter() - began, "origin": "fallback", "error": "",
+               "n_rows": rows}
         self.history_ = pd.concat([self.history_, pd.DataFrame([row])], ignore_index=True)
 
     def _check_params(self) -> None:
@@ -291,10 +292,14 @@ class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
     ----------
     time_budget : float, optional
         Wall-clock seconds for the whole ``fit`` (search, refit, ensemble).
+        When one cross-validation would take a large share of it, candidates
+        are screened on growing subsamples first (successive halving; their
+        ``history_`` rows have status ``screened`` and the rows they used in
+        ``n_rows``), and only the survivors are cross-validated on all rows.
         When no evaluated pipeline finishes in time, a cheap fallback model
-        (HistGradientBoosting's default on a subsample, or a constant
-        predictor) is fitted instead, marked ``origin="fallback"`` in
-        ``history_``.
+        (HistGradientBoosting's default on a subsample, the linear default on
+        2,000 rows when under 5 s are left) is fitted instead, marked
+        ``origin="fallback"`` in ``history_``.
     n_trials : int or None
         Maximum configurations evaluated. None (default): 50 without a
         ``time_budget``, else as many as the budget allows.

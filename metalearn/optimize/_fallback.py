@@ -17,7 +17,7 @@ TIGHT_FAMILY = "linear"
 
 
 def fallback_model(dataset, seconds_left: float | None, random_state: int):
-    """``(config, fitted pipeline)``: HistGradientBoosting's default (linear when time is tight) on a subsample.
+    """``(config, fitted pipeline, rows)``: HistGradientBoosting's default (linear when time is tight) on a subsample.
 
     Parameters
     ----------
@@ -37,9 +37,9 @@ def fallback_model(dataset, seconds_left: float | None, random_state: int):
     --------
     >>> import metalearn
     >>> from metalearn.optimize._fallback import fallback_model
-    >>> config, model = fallback_model(metalearn.load_dataset("sklearn:wine"), 0.5, random_state=0)
-    >>> config["family"], model.predict(metalearn.load_dataset("sklearn:wine").X.head(2)).shape
-    ('linear', (2,))
+    >>> config, model, rows = fallback_model(metalearn.load_dataset("sklearn:wine"), 0.5, random_state=0)
+    >>> config["family"], rows, model.predict(metalearn.load_dataset("sklearn:wine").X.head(2)).shape
+    ('linear', 178, (2,))
     >>> fallback_model(metalearn.load_dataset("sklearn:wine"), None, random_state=0)[0]["family"]
     'hist_gradient_boosting'
     """
@@ -53,4 +53,4 @@ def fallback_model(dataset, seconds_left: float | None, random_state: int):
     except (ValueError, TypeError, MemoryError) as exc:
         raise MetaLearnError(f"no pipeline finished in time and the fallback model could not be fitted either: "
                              f"{type(exc).__name__}: {exc}") from exc
-    return config, pipe
+    return config, pipe, data.n_rows
