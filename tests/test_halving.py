@@ -112,3 +112,38 @@ def test_a_bracket_that_would_not_fit_sends_its_leader_straight_to_all_rows(monk
     # 12 s left: after one screened evaluation the rest of a bracket (17 s) would not fit
     assert list(rest["n_rows"].iloc[:2]) == [2222, 20_000] and rest["number"].iloc[0] == rest["number"].iloc[1]
     assert list(rest["status"].iloc[:2]) == ["screened", "ok"]
+
+
+class FakeStart:
+    """A forkserver start that takes ``seconds`` on a fake clock (or never ends)."""
+
+    def __init__(self, clock: list, seconds: float) -> None:
+        self.clock, self.seconds, self.joins = clock, seconds, []
+
+    def join(self, timeout=None):
+        self.joins.append(timeout)
+        self.clock[0] += min(self.seconds, timeout)
+
+    def is_alive(self) -> bool:
+        return self.seconds == float("inf")
+
+
+@pytest.mark.parametrize("seconds", [3.0, float("inf")])
+def test_an_evaluation_waits_for_the_forkserver_only_within_its_time_limit(monkeypatch, seconds):
+    from metalearn.optimize._optimize import TrialResult, _once_started
+
+    clock = [50.0]
+    monkeypatch.setattr(time, "perf_counter", lambda: clock[0])
+    calls = []
+
+    def run(config, time_limit, rows=None):
+        calls.append(time_limit)
+        return TrialResult(0.9)
+
+    start = FakeStart(clock, seconds)
+    result = _once_started(start, run, {"family": "linear"}, 10.0)
+    assert start.joins == [10.0]
+    if seconds == float("inf"):
+        assert result.status == "timeout" and calls == [] and "had not started" in result.error
+    else:
+        assert result.ok and calls == [pytest.approx(7.0)]  # what the start left of the limit

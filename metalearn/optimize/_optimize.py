@@ -190,11 +190,13 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
     # the data is subsampled once here, not per trial (and scattered once)
     data = dataset.subsample(max_rows, seed) if max_rows and evaluate_fn is None else dataset
     kept = _KeptPredictions(keep_predictions)
+    starting = None
     if isolation == "process" and scheduler is None and evaluate_fn is None:
         # the evaluation forkserver starts (imports, first fits) while the warm start computes meta-features
-        threading.Thread(target=warm_up, name="metalearn-forkserver-start", daemon=True).start()
+        starting = threading.Thread(target=warm_up, name="metalearn-forkserver-start", daemon=True)
+        starting.start()
     with _runner(scheduler, data, evaluate_fn, n_jobs, TrialSettings(
-            cv, metric_name, seed, isolation, memory_limit_mb, n_jobs, keep_predictions > 0)) as runner:
+            cv, metric_name, seed, isolation, memory_limit_mb, n_jobs, keep_predictions > 0), starting) as runner:
         start_from = resolve_warm_start(warm_start, dataset, kb, seed)
         start = time.perf_counter()
         # the warm start (meta-features, KB lookup) is part of the budget; the search keeps at least a second
@@ -238,11 +240,12 @@ def _check_options(n_trials, time_budget, n_jobs, reserve, warm_start, memory_li
 
 
 @contextlib.contextmanager
-def _runner(scheduler, data, evaluate_fn, n_jobs: int, settings: TrialSettings) -> Iterator[LocalTrials | DaskTrials]:
-    """Where the trials run on ``data`` (already subsampled)."""
+def _runner(scheduler, data, evaluate_fn, n_jobs: int, settings: TrialSettings,
+            starting: threading.Thread | None = None) -> Iterator[LocalTrials | DaskTrials]:
+    """Where the trials run on ``data`` (already subsampled); ``starting``: the forkserver's start, if under way."""
     with contextlib.ExitStack() as stack:
         if scheduler is None:
-            runner = LocalTrials(_local_evaluator(evaluate_fn, data, settings), n_jobs)
+            runner = LocalTrials(_local_evaluator(evaluate_fn, data, settings, starting), n_jobs)
         else:
             processes = settings.isolation == "process" and evaluate_fn is None
             cluster = stack.enter_context(connect(scheduler, processes=processes))
@@ -252,11 +255,30 @@ def _runner(scheduler, data, evaluate_fn, n_jobs: int, settings: TrialSettings) 
         yield runner
 
 
-def _local_evaluator(evaluate_fn, data, settings: TrialSettings) -> Callable[..., TrialResult]:
-    """``(config, time_limit) -> TrialResult`` in this process: ``evaluate_fn`` or cross-validation."""
+def _local_evaluator(evaluate_fn, data, settings: TrialSettings,
+                     starting: threading.Thread | None = None) -> Callable[..., TrialResult]:
+    """``(config, time_limit, rows) -> TrialResult`` in this process: ``evaluate_fn`` or cross-validation."""
     if evaluate_fn is None:
-        return partial(evaluate_trial, data=data, settings=settings)
+        run = partial(evaluate_trial, data=data, settings=settings)
+        return run if starting is None else partial(_once_started, starting, run)
     return lambda config, time_limit, rows=None: evaluate_fn(config)
+
+
+def _once_started(starting: threading.Thread, run: Callable[..., TrialResult], config: dict,
+                  time_limit: float | None, rows: int | None = None) -> TrialResult:
+    """``run`` once the forkserver has started; a timeout when it is not up within ``time_limit``.
+
+    Starting a process from a forkserver that is still starting blocks
+    until it is up, which no time limit can cut: on a busy core that took
+    longer than a 10 s budget.
+    """
+    began = time.perf_counter()
+    starting.join(time_limit)
+    waited = time.perf_counter() - began
+    if starting.is_alive():
+        return TrialResult(float("nan"), status="timeout", duration=waited,
+                           error=f"the evaluation processes had not started within the time limit of {time_limit:g} s")
+    return run(config, time_limit=None if time_limit is None else max(time_limit - waited, 0.0), rows=rows)
 
 
 class _KeptPredictions:
