@@ -146,7 +146,8 @@ class _MetaLearnBase(BaseEstimator):
         logger.warning("none of the %d evaluated pipelines finished (first error: %s); fitting a cheap fallback "
                        "model instead", len(self.history_), errors[0] if errors else "none recorded")
         began = time.perf_counter()
-        self.best_config_, self.best_pipeline_, rows = fallback_model(dataset, left, self._fit_seed)
+        screened = self.history_.loc[self.history_["status"] == "screened"]
+        self.best_config_, self.best_pipeline_, rows = fallback_model(dataset, left, self._fit_seed, screened)
         self.best_score_ = float("nan")
         self.ensemble_ = None
         row = {"number": len(self.history_), "config": self.best_config_, "config_id": None,
@@ -297,9 +298,10 @@ class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
         ``history_`` rows have status ``screened`` and the rows they used in
         ``n_rows``), and only the survivors are cross-validated on all rows.
         When no evaluated pipeline finishes in time, a cheap fallback model
-        (HistGradientBoosting's default on a subsample, the linear default on
-        2,000 rows when under 5 s are left) is fitted instead, marked
-        ``origin="fallback"`` in ``history_``.
+        (the best screened candidate on its subsample when its screening took
+        less than what is left, else HistGradientBoosting's default on a
+        subsample, or the linear default on 2,000 rows when under 5 s are
+        left) is fitted instead, marked ``origin="fallback"`` in ``history_``.
     n_trials : int or None
         Maximum configurations evaluated. None (default): 50 without a
         ``time_budget``, else as many as the budget allows.

@@ -16,8 +16,14 @@ TIGHT_SECONDS = 5.0
 TIGHT_FAMILY = "linear"
 
 
-def fallback_model(dataset, seconds_left: float | None, random_state: int):
+def fallback_model(dataset, seconds_left: float | None, random_state: int, screened=None):
     """``(config, fitted pipeline, rows)``: HistGradientBoosting's default (linear when time is tight) on a subsample.
+
+    When the search screened candidates on subsamples (successive halving)
+    but none finished on all rows, the best of them (on the largest
+    subsample) is fitted on as many rows instead, if its screening took no
+    longer than what is left (that cross-validation fitted it several times
+    on fewer rows, so one fit should take less).
 
     Parameters
     ----------
@@ -27,6 +33,9 @@ def fallback_model(dataset, seconds_left: float | None, random_state: int):
         ``TIGHT_SECONDS`` the subsample shrinks to ``TIGHT_ROWS`` rows and
         the model is ``TIGHT_FAMILY``'s default.
     random_state : int
+    screened : pandas.DataFrame, optional
+        History rows of status ``screened`` (``config``, ``score``,
+        ``duration``, ``n_rows``).
 
     Raises
     ------
@@ -42,12 +51,23 @@ def fallback_model(dataset, seconds_left: float | None, random_state: int):
     ('linear', 178, (2,))
     >>> fallback_model(metalearn.load_dataset("sklearn:wine"), None, random_state=0)[0]["family"]
     'hist_gradient_boosting'
+    >>> import pandas as pd
+    >>> from metalearn.space import get_space
+    >>> screened = pd.DataFrame({"config": [get_space("classification").default("knn")], "score": [0.9],
+    ...                          "duration": [0.2], "n_rows": [60]})
+    >>> config, model, rows = fallback_model(metalearn.load_dataset("sklearn:wine"), 3.0, 0, screened)
+    >>> config["family"], rows
+    ('knn', 60)
     """
     tight = seconds_left is not None and seconds_left < TIGHT_SECONDS
     rows = TIGHT_ROWS if tight else FALLBACK_ROWS
-    data = dataset.subsample(rows, random_state) if dataset.n_rows > rows else dataset
     space = get_space(dataset.task)
     config = space.default(TIGHT_FAMILY if tight else FALLBACK_FAMILY)
+    if screened is not None and len(screened):
+        best = screened.sort_values(["n_rows", "score"], ascending=False, kind="stable").iloc[0]
+        if seconds_left is None or float(best["duration"]) <= seconds_left:
+            config, rows = dict(best["config"]), int(best["n_rows"])
+    data = dataset.subsample(rows, random_state) if dataset.n_rows > rows else dataset
     try:
         pipe = space.to_pipeline(config, data, random_state=random_state).fit(data.X, data.y)
     except (ValueError, TypeError, MemoryError) as exc:
