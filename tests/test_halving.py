@@ -147,3 +147,12 @@ def test_an_evaluation_waits_for_the_forkserver_only_within_its_time_limit(monke
         assert result.status == "timeout" and calls == [] and "had not started" in result.error
     else:
         assert result.ok and calls == [pytest.approx(7.0)]  # what the start left of the limit
+
+
+def test_when_no_full_evaluation_fits_the_leader_is_screened_on_as_many_rows_as_fit(monkeypatch):
+    ds = table(20_000)
+    FakeWork(monkeypatch, seconds_per_row=3e-4, full_rows=20_000)
+    hist = search(ds, 22.0).history  # the first bracket takes 18 s; 4 s are left, a full evaluation takes 6
+    rest = hist.iloc[13:]
+    assert list(rest["n_rows"].iloc[:2]) == [2222, 6666] and rest["number"].iloc[0] == rest["number"].iloc[1]
+    assert (rest["n_rows"] < 20_000).all()  # no full evaluation that could not have finished

@@ -23,9 +23,11 @@ bracket has two rungs, or screening stays off).
 A bracket watches the clock: before each batch below the top rung it
 estimates what the rest of the bracket costs (the median seconds per row of
 the search's finished evaluations, times the rows still to evaluate); when
-that exceeds the time left, the best trial so far goes straight to the full
-rung, so that a budget too short for a whole bracket still ends with a full
-evaluation rather than only screened ones.
+that exceeds the time left, the best trial so far skips ahead to the
+highest rung one evaluation of which fits in that time (the full rung when
+it can), so that a budget too short for a whole bracket still ends with a
+full evaluation where one fits, and with the best candidate screened on as
+many rows as possible (the fallback's choice) where none does.
 """
 
 from __future__ import annotations
@@ -122,25 +124,32 @@ class Bracket:
     def run(self, runner, halving: Halving, clock) -> None:
         """Evaluate rung by rung, ``runner.slots`` at a time, until the top rung or ``clock`` says stop."""
         alive, level, top = list(self.trials), 0, len(halving.rungs) - 1
+        skipped = False
         while alive and level <= top:
-            outcome = self._rung(runner, alive, halving, level, clock)
+            outcome = self._rung(runner, alive, halving, level, clock, check=not skipped)
             if outcome is None:
                 return
-            if isinstance(outcome, Trial):  # the rest would not fit: the leader goes straight to all rows
-                alive, level = [outcome], top
+            if isinstance(outcome, tuple):  # the rest would not fit: the leader skips ahead, and the bracket ends there
+                alive, level, skipped = [outcome[0]], outcome[1], True
                 continue
+            if skipped:
+                return
             alive, level = survivors(outcome), level + 1
 
-    def _rung(self, runner, alive: list[Trial], halving: Halving, level: int, clock):
-        """The rung's results; None when the budget is spent; the leader when the rest of the bracket won't fit."""
+    def _rung(self, runner, alive: list[Trial], halving: Halving, level: int, clock, check: bool = True):
+        """The rung's results; None to stop; ``(leader, level)`` when the rest of the bracket won't fit.
+
+        ``check=False`` (after a skip) evaluates without asking whether the rest fits.
+        """
         rows, full = halving.rungs[level], level == len(halving.rungs) - 1
         results: list[tuple[Trial, TrialResult]] = []
         for i in range(0, len(alive), runner.slots):
             if clock.spent():
                 return None
             leader = self._leader(halving.full_rows)
-            if not full and leader is not None and self._too_long(halving, level, len(alive), i, clock.left()):
-                return leader
+            if check and not full and leader is not None and \
+                    self._too_long(halving, level, len(alive), i, clock.left()):
+                return self._skip(leader, halving, clock.left())
             chunk = alive[i:i + runner.slots]
             for trial, result in zip(chunk, runner.run(chunk, clock.limit(), rows=None if full else rows)):
                 self.evaluations.append((trial, result, rows))
@@ -148,6 +157,14 @@ class Bracket:
                 results.append((trial, result))
                 halving.observe(result.duration, result.n_rows or rows, result.ok)
         return results
+
+    def _skip(self, leader: Trial, halving: Halving, left: float) -> tuple[Trial, int] | None:
+        """``(leader, the highest rung above its own whose one evaluation fits in left)``; None when none does."""
+        reached = max(rows for trial, _, rows in self.evaluations if trial.number == leader.number)
+        for level in range(len(halving.rungs) - 1, -1, -1):
+            if halving.rungs[level] > reached and halving.cost(halving.rungs[level]) <= left:
+                return leader, level
+        return None
 
     @staticmethod
     def _too_long(halving: Halving, level: int, width: int, done: int, left: float | None) -> bool:
