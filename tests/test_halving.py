@@ -125,7 +125,7 @@ class FakeStart:
         self.clock[0] += min(self.seconds, timeout)
 
     def is_alive(self) -> bool:
-        return self.seconds == float("inf")
+        return self.seconds == float("inf") or not self.joins  # running until joined (when it ends)
 
 
 @pytest.mark.parametrize("seconds", [3.0, float("inf")])

@@ -272,6 +272,8 @@ def _once_started(starting: threading.Thread, run: Callable[..., TrialResult], c
     until it is up, which no time limit can cut: on a busy core that took
     longer than a 10 s budget.
     """
+    if not starting.is_alive():
+        return run(config, time_limit=time_limit, rows=rows)
     began = time.perf_counter()
     starting.join(time_limit)
     waited = time.perf_counter() - began
