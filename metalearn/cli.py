@@ -290,15 +290,15 @@ def cmd_optimize(args: argparse.Namespace) -> int:
                 kb=args.kb, random_state=args.seed, verbose=0 if args.quiet or args.json else 1, n_jobs=args.n_jobs,
                 scheduler=args.scheduler, memory_limit_mb=args.memory_limit_mb)
     model.fit(X, y, **options)
-    best = model.history_.sort_values("score", ascending=False).iloc[0]
+    trials = int(model.history_["number"].nunique())  # a screened trial has a row per rung
     elapsed = time.perf_counter() - start
     if args.json:
         print(json.dumps({"best_config": model.best_config_, "metric": model.metric_,
-                          "best_cv_score": float(best["score"]), "n_trials": int(len(model.history_)),
+                          "best_cv_score": float(model.best_score_), "n_trials": trials,
                           "elapsed_s": round(elapsed, 3)}, indent=2))
     else:
         print(f"best configuration: {describe_config(model.best_config_)}")
-        print(f"best CV {model.metric_}: {best['score']:.4f} after {len(model.history_)} trials "
+        print(f"best CV {model.metric_}: {model.best_score_:.4f} after {trials} trials "
               f"in {elapsed:.1f} s")
     if args.output:
         import joblib

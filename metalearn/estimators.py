@@ -28,7 +28,7 @@ from metalearn._inspect import importance_frame
 from metalearn.data import load_dataset
 from metalearn.data._inputs import check_finite, check_input
 from metalearn.data._validation import as_frame
-from metalearn.evaluation import METRICS, get_metric, make_folds
+from metalearn.evaluation import DEFAULT_MAX_ROWS, METRICS, get_metric
 from metalearn.evaluation._metrics import aligned_proba
 from metalearn.exceptions import (
     ColumnMismatchError,
@@ -37,7 +37,7 @@ from metalearn.exceptions import (
 )
 from metalearn.kb import add_runs, check_user_kb
 from metalearn.optimize import optimize
-from metalearn.optimize._ensemble import EnsembleSelection, ensemble_selection, out_of_fold, score_predictions
+from metalearn.optimize._ensemble import EnsembleSelection, score_predictions, select_from_predictions
 from metalearn.optimize._fallback import fallback_model
 from metalearn.optimize._leaderboard import leaderboard
 from metalearn.optimize._warm import check_warm_start
@@ -129,7 +129,9 @@ class _MetaLearnBase(BaseEstimator):
             n_jobs=self._n_jobs(), warm_start=self.warm_start, kb=self.kb, random_state=self._fit_seed,
             verbose=self.verbose, scheduler=self.scheduler, memory_limit_mb=self.memory_limit_mb,
             reserve=None if self.time_budget is None else partial(
-                refit_reserve, total=float(self.time_budget), cv=n_folds, ensemble=bool(self.ensemble)),
+                refit_reserve, total=float(self.time_budget), cv=n_folds, ensemble=bool(self.ensemble),
+                scale=dataset.n_rows / min(dataset.n_rows, DEFAULT_MAX_ROWS)),
+            keep_predictions=ENSEMBLE_CANDIDATES if self.ensemble else 0,
         )
         self.recommendation_ = result.warm_start.recommendation
         self.history_ = result.history
@@ -140,10 +142,12 @@ class _MetaLearnBase(BaseEstimator):
                 extra = []
             else:
                 self.best_config_, self.best_score_ = result.best_config, result.best_score
-                extra = self._refit(dataset, cv, start)
+                extra = self._refit(dataset, result, start)
         self.leaderboard_ = self._leaderboard(extra)
         if update_kb is not None:
-            searched = self.history_.loc[self.history_["origin"] != "fallback"]  # the fallback was not scored
+            # the fallback was not scored, and screened rows were scored on a subsample only
+            searched = self.history_.loc[(self.history_["origin"] != "fallback")
+                                         & (self.history_["status"] != "screened")]
             add_runs(searched, dataset, update_kb, metric=result.metric,
                      metafeatures=result.warm_start.metafeatures,
                      base=self.kb if isinstance(self.kb, (str, Path)) else None)
@@ -156,12 +160,14 @@ class _MetaLearnBase(BaseEstimator):
         logger.warning("none of the %d evaluated pipelines finished (first error: %s); fitting a cheap fallback "
                        "model instead", len(self.history_), errors[0] if errors else "none recorded")
         began = time.perf_counter()
-        self.best_config_, self.best_pipeline_ = fallback_model(dataset, left, self._fit_seed)
+        screened = self.history_.loc[self.history_["status"] == "screened"]
+        self.best_config_, self.best_pipeline_, rows = fallback_model(dataset, left, self._fit_seed, screened)
         self.best_score_ = float("nan")
         self.ensemble_ = None
         row = {"number": len(self.history_), "config": self.best_config_, "config_id": None,
                "family": self.best_config_["family"], "score": float("nan"), "status": "ok",
-               "duration": time.perf_counter() - began, "origin": "fallback", "error": "", "score_sd": float("nan")}
+               "duration": time.perf_counter() - began, "origin": "fallback", "error": "", "score_sd": float("nan"),
+               "n_rows": rows}
         self.history_ = pd.concat([self.history_, pd.DataFrame([row])], ignore_index=True)
 
     def _leaderboard(self, extra: list[dict]) -> pd.DataFrame:
@@ -238,33 +244,51 @@ class _MetaLearnBase(BaseEstimator):
             self.classes_ = dataset.classes
         return dataset
 
-    def _refit(self, dataset, cv, start: float) -> list[dict]:
+    def _refit(self, dataset, result, start: float) -> list[dict]:
         """Fit the best pipeline on all data; replace it by an ensemble when that scores better out of fold.
 
+        The ensemble is selected from the out-of-fold predictions the trials
+        kept (``result.predictions``): nothing is cross-validated again, only
+        its other members are refitted, and only when their refits (estimated
+        from the best one's, scaled by the trials' durations) fit in the budget.
+        ``dataset.sample_weight`` weights the fits and the selection's metric.
         Returns the leaderboard row of the ensemble (empty when there is none).
         """
         space = get_space(dataset.task)
         need_proba = self._task == "classification"
-        self.best_pipeline_ = fit_weighted(
-            space.to_pipeline(self.best_config_, dataset, random_state=self._seed(), need_proba=need_proba),
-            dataset.X, dataset.y, dataset.sample_weight, self.best_config_["family"])
-        self.ensemble_ = None
-        if not self.ensemble:
-            return []
-        ok = self.history_.loc[self.history_["status"] == "ok"].sort_values("score", ascending=False)
-        top = ok.head(ENSEMBLE_CANDIDATES)
-        spent = time.perf_counter() - start
-        if len(top) < 2 or (self.time_budget is not None and spent + top["duration"].sum() > self.time_budget):
-            return []
         began = time.perf_counter()
-        metric = get_metric(self.metric, self._task)
-        self.ensemble_, score, members = _build_ensemble(list(top["config"]), dataset, cv, metric, self._seed(),
-                                                         self.best_config_, self.best_pipeline_)
-        if self.ensemble_ is None:
+        self.best_pipeline_ = self._fit_one(space, self.best_config_, dataset)
+        refit_seconds = time.perf_counter() - began
+        self.ensemble_ = None
+        ok = self.history_.loc[self.history_["status"] == "ok"].sort_values("score", ascending=False, kind="stable")
+        order = [int(n) for n in ok["number"] if int(n) in result.predictions][:ENSEMBLE_CANDIDATES]
+        if not self.ensemble or len(order) < 2 or order[0] != int(ok["number"].iloc[0]):
             return []
-        return [{"number": len(self.history_), "config": {"family": "ensemble", "members": members},
+        classes = dataset.classes if need_proba else None
+        metric = get_metric(self.metric_, dataset.task)
+        weights = select_from_predictions(result.predictions, order, result.target, metric, classes=classes,
+                                          sample_weight=result.target_weight)
+        duration = dict(zip(ok["number"].astype(int), ok["duration"]))
+        others = [n for n in weights if n != order[0]]
+        cost = refit_seconds * sum(duration[n] for n in others) / max(duration[order[0]], 1e-9)
+        if not weights or (self.time_budget is not None
+                           and time.perf_counter() - start + cost > float(self.time_budget)):
+            return []
+        config = dict(zip(ok["number"].astype(int), ok["config"]))
+        members = [self.best_pipeline_ if n == order[0] else self._fit_one(space, config[n], dataset) for n in weights]
+        self.ensemble_ = EnsembleSelection(members, list(weights.values()), classes)
+        blended = sum(w * np.asarray(result.predictions[n], dtype=float) for n, w in weights.items())
+        score = score_predictions(metric, blended, result.target, classes, result.target_weight)
+        text = ", ".join(f"{config[n]['family']} x{w:.2f}" for n, w in weights.items())
+        return [{"number": len(self.history_), "config": {"family": "ensemble", "members": text},
                  "config_id": None, "family": "ensemble", "score": score, "status": "ok",
-                 "duration": time.perf_counter() - began, "origin": "ensemble", "error": "", "score_sd": float("nan")}]
+                 "duration": time.perf_counter() - began, "origin": "ensemble", "error": "", "score_sd": float("nan"),
+                 "n_rows": dataset.n_rows}]
+
+    def _fit_one(self, space, config: dict, dataset):
+        """``config``'s pipeline fitted on all of ``dataset`` (weighted when it has ``sample_weight``)."""
+        pipe = space.to_pipeline(config, dataset, random_state=self._seed(), need_proba=self._task == "classification")
+        return fit_weighted(pipe, dataset.X, dataset.y, dataset.sample_weight, config["family"])
 
     # -- predict ----------------------------------------------------------------
     def _frame(self, X) -> pd.DataFrame:
@@ -331,10 +355,15 @@ class MetaLearnClassifier(ClassifierMixin, _MetaLearnBase):
     ----------
     time_budget : float, optional
         Wall-clock seconds for the whole ``fit`` (search, refit, ensemble).
+        When one cross-validation would take a large share of it, candidates
+        are screened on growing subsamples first (successive halving; their
+        ``history_`` rows have status ``screened`` and the rows they used in
+        ``n_rows``), and only the survivors are cross-validated on all rows.
         When no evaluated pipeline finishes in time, a cheap fallback model
-        (HistGradientBoosting's default on a subsample, or a constant
-        predictor) is fitted instead, marked ``origin="fallback"`` in
-        ``history_``.
+        (the best screened candidate on its subsample when its screening took
+        less than what is left, else HistGradientBoosting's default on a
+        subsample, or the linear default on 2,000 rows when under 5 s are
+        left) is fitted instead, marked ``origin="fallback"`` in ``history_``.
     n_trials : int or None
         Maximum configurations evaluated. None (default): 50 without a
         ``time_budget``, else as many as the budget allows.
@@ -448,51 +477,26 @@ class MetaLearnRegressor(RegressorMixin, _MetaLearnBase):
     _task = "regression"
 
 
-def refit_reserve(history: pd.DataFrame, *, total: float, cv: int, ensemble: bool) -> float:
+def refit_reserve(history: pd.DataFrame, *, total: float, cv: int, ensemble: bool, scale: float = 1.0) -> float:
     """Seconds the search leaves for the final refit (and ensemble), estimated from its trials so far.
 
     A refit on all rows costs about one CV fold's share of the best trial
-    (``duration / (cv - 1)``); the Caruana ensemble re-runs cross-validation
-    of the top candidates and refits its members (``cv / (cv - 1)`` times
-    their durations) and is planned for only when that fits in a quarter of
-    the budget (:meth:`_refit` skips it otherwise). A margin of 5 % of the
+    (``duration / (cv - 1)``); the Caruana ensemble is selected from the
+    trials' stored out-of-fold predictions and only refits its members
+    (the same share of their durations); it is planned for only when that
+    fits in a quarter of the budget (:meth:`_refit` skips it when it does
+    not fit in what is left). Refits use all rows: ``scale`` is their number
+    over the rows the trials were evaluated on. A margin of 5 % of the
     budget plus one second covers the rest.
     """
     ok = history.loc[history["status"] == "ok"].sort_values("score", ascending=False)
     if ok.empty:
         return 0.05 * total + 1.0
     folds = max(cv - 1, 1)
-    refit = float(ok["duration"].iloc[0]) / folds
+    refit = float(ok["duration"].iloc[0]) / folds * scale
     top = ok["duration"].head(ENSEMBLE_CANDIDATES)
-    blend = float(top.sum()) * cv / folds if ensemble and len(top) >= 2 else 0.0
+    blend = float(top.iloc[1:].sum()) / folds * scale if ensemble and len(top) >= 2 else 0.0
     return refit + (blend if blend <= 0.25 * total else 0.0) + 0.05 * total + 1.0
-
-
-def _build_ensemble(configs: list[dict], dataset, cv, metric, seed: int, best_config: dict, best_pipeline):
-    """Caruana ensemble of ``configs`` from out-of-fold predictions, its score and members' text.
-
-    The ensemble is None when the best configuration alone is as good.
-    ``dataset.sample_weight`` weights the fits and the metric.
-    """
-    space = get_space(dataset.task)
-    data = dataset.subsample(20_000, seed)
-    folds = make_folds(data, cv, seed)
-    classes = data.classes if dataset.task == "classification" else None
-    weights = data.sample_weight
-    pipes = [space.to_pipeline(c, data, random_state=seed, need_proba=classes is not None) for c in configs]
-    preds = [out_of_fold(p, data, folds, classes) for p in pipes]
-    blend = ensemble_selection(preds, data.y, metric, classes=classes, sample_weight=weights)
-    blended = score_predictions(metric, sum(w * p for w, p in zip(blend, preds)), data.y, classes, weights)
-    alone = score_predictions(metric, preds[0], data.y, classes, weights)
-    if np.count_nonzero(blend) < 2 or not blended > alone:
-        return None, alone, ""
-    members = [best_pipeline if c == best_config else
-               fit_weighted(space.to_pipeline(c, dataset, random_state=seed, need_proba=classes is not None),
-                            dataset.X, dataset.y, dataset.sample_weight, c["family"])
-               if w > 0 else None for c, w in zip(configs, blend)]
-    text = ", ".join(f"{c['family']} x{w:.2f}" for c, w in zip(configs, blend) if w > 0)
-    return (EnsembleSelection([m for m in members if m is not None], [w for w in blend if w > 0],
-                              dataset.classes if classes is not None else None), blended, text)
 
 
 __all__ = ["MetaLearnClassifier", "MetaLearnRegressor"]

@@ -80,7 +80,8 @@ def plot_metafeature_space(recommendation, kb=None, ax=None):
 
 def _best_so_far(history: pd.DataFrame, x: str) -> tuple[np.ndarray, np.ndarray]:
     scores = history["score"].astype(float).to_numpy()
-    scores = np.where(np.isfinite(scores), scores, -np.inf)
+    full = history["status"].to_numpy() != "screened" if "status" in history else True  # subsample scores don't count
+    scores = np.where(np.isfinite(scores) & full, scores, -np.inf)
     best = np.maximum.accumulate(scores)
     xs = np.arange(1, len(history) + 1) if x == "evaluations" else history["duration"].astype(float).cumsum().to_numpy()
     ok = np.isfinite(best)

@@ -205,3 +205,25 @@ def test_the_strategy_selector_learns_from_other_families_only(ctx):
     curves = {m: np.full((n, n_ks), float(i)) for i, m in enumerate(select.CANDIDATES)}
     np.testing.assert_array_equal(select.selected_regret(curves, chosen)[:, 0], chosen)
     assert (select.hindsight_choice(curves) == 0).all() and (select.hindsight_choice(leaky)[own] == 3).all()
+
+
+def test_budget_benchmark_splits_the_fit_into_phases_and_reports_them(monkeypatch, capsys):
+    bench = _load_script("benchmark_budget")
+    clock = iter([10.0, 12.0, 13.5, 20.0])  # search start, warm start, warm end, search end
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: next(clock))
+    target = type("Module", (), {"search": staticmethod(lambda: "done"), "warm": staticmethod(lambda: None)})
+    phases = bench._Phases()
+    phases.wrap(target, "search", "search")
+    phases.wrap(target, "warm", "warm")
+    phases.marks["search_start"] = next(clock)
+    target.warm()
+    phases.marks["search_end"] = next(clock)
+    assert phases.seconds(9.0, 21.0) == {"before_s": 1.0, "warm_start_s": 1.5, "search_s": 8.5, "after_s": 1.0}
+    row = {"table": "t", "rows": 100, "budget": 10.0, "wall": 12.5, "ratio": 1.25, "within": False, "model": True,
+           "score": 0.5, "trials_ok": 1, "screened": 2, "trials": 4, "fallback": True, "ensemble": False,
+           **phases.seconds(9.0, 21.0), "loadavg_1min": 3.0}
+    bench.report([row, {"table": "u", "budget": 10.0, "error": "boom"}])
+    out = capsys.readouterr().out
+    assert "| t | 100 | 10 | 12.5 | 1.25 | NO | yes | 0.5000 | 1 / 2 / 4 | yes | no | 1.0 / 1.5 / 8.5 / 1.0 | 3.0 |" \
+        in out
+    assert "0 of 1 fits within" in out and "1 failed" in out

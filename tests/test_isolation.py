@@ -15,6 +15,7 @@ import pytest
 import metalearn
 from metalearn.estimators import MetaLearnClassifier
 from metalearn.evaluation import default_memory_limit_mb
+from metalearn.evaluation._isolation import warm_up
 from metalearn.exceptions import InvalidParameterError, MetaLearnError
 from metalearn.optimize import _runner, optimize
 from metalearn.optimize._runner import DEFAULT_TRIAL_TIME_LIMIT
@@ -48,6 +49,7 @@ def cancer():
 
 def test_what_a_timed_out_estimator_forked_is_killed_with_it(cancer, tmp_path):
     pid_file = tmp_path / "grandchild.pid"
+    warm_up()  # the time limit counts the forkserver's start too: start it first, so the estimator gets to fork
     res = metalearn.evaluate({}, cancer, cv=2, estimator=ForkingClassifier(seconds=300, pid_file=str(pid_file)),
                              time_limit=3)
     assert res.status == "timeout"
@@ -105,7 +107,8 @@ def test_default_limits_reach_every_evaluation(monkeypatch, cancer):
 
     monkeypatch.setattr(_runner, "evaluate", spy)
     optimize(cancer, n_trials=2, cv=2, warm_start="defaults", random_state=0)
-    assert seen == [(default_memory_limit_mb(1), DEFAULT_TRIAL_TIME_LIMIT)] * 2
+    # the limit counts from the call: a wait for the forkserver's start (begun with the search) comes off it
+    assert seen == [(default_memory_limit_mb(1), pytest.approx(DEFAULT_TRIAL_TIME_LIMIT, rel=0.05))] * 2
     seen.clear()
     optimize(cancer, n_trials=2, cv=2, warm_start="defaults", random_state=0, n_jobs=2, memory_limit_mb=None,
              trial_time_limit=None)
@@ -149,3 +152,20 @@ def test_the_cli_passes_its_limits_and_scheduler_to_the_estimator(monkeypatch, t
     assert cli.main(["optimize", str(csv), "--memory-limit-mb", "none", "--n-jobs", "2",
                      "--scheduler", "local:2"]) == 1
     assert (seen["memory_limit_mb"], seen["n_jobs"], seen["scheduler"]) == (None, 2, "local:2")
+
+
+def test_the_time_limit_counts_from_the_call(monkeypatch):
+    from metalearn.evaluation import _isolation
+
+    clock = iter([100.0, 104.0] + [104.0] * 50)  # starting the child took 4 s (a forkserver still starting)
+    waits = []
+    monkeypatch.setattr(_isolation.time, "perf_counter", lambda: next(clock))
+    real_pipe = _isolation.mp.connection.Connection.poll
+
+    def record_poll(self, timeout=0.0):
+        waits.append(timeout)
+        return real_pipe(self, timeout)
+
+    monkeypatch.setattr(_isolation.mp.connection.Connection, "poll", record_poll)
+    outcome = _isolation.run_isolated(os.getpid, (), time_limit=10.0)
+    assert outcome.status == "ok" and waits[0] == pytest.approx(6.0)

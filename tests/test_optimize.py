@@ -353,11 +353,13 @@ def test_refit_reserve_grows_with_trial_cost_and_drops_an_unaffordable_ensemble(
         return pd.DataFrame({"status": "ok", "score": np.linspace(1, 0, len(durations)), "duration": durations})
 
     cheap = refit_reserve(history([1.0] * 6), total=60, cv=5, ensemble=True)
-    assert cheap == pytest.approx(1 / 4 + 5 * 5 / 4 + 3 + 1)
+    assert cheap == pytest.approx(1 / 4 + 4 / 4 + 3 + 1)  # the refit and the four other members' refits
     assert refit_reserve(history([1.0] * 6), total=60, cv=5, ensemble=False) == pytest.approx(1 / 4 + 4)
     costly = refit_reserve(history([20.0] * 6), total=60, cv=5, ensemble=True)
     assert costly == pytest.approx(20 / 4 + 4)  # the ensemble would not fit: only the refit is kept free
     assert refit_reserve(history([]), total=60, cv=5, ensemble=True) == pytest.approx(4)
+    # refits use all rows: 100,000 against the 20,000 the trials were evaluated on
+    assert refit_reserve(history([1.0] * 6), total=60, cv=5, ensemble=False, scale=5.0) == pytest.approx(5 / 4 + 4)
 
 
 def test_reserve_must_be_callable_and_finite():

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 #: Where a trial's configuration came from.
 ORIGINS: tuple[str, ...] = ("warm-start", "portfolio", "bo", "random")
 
-#: How an evaluation ended.
-STATUSES: tuple[str, ...] = ("ok", "failed", "timeout")
+#: How an evaluation ended (``screened``: finished on a subsample only, in a bracket of successive halving).
+STATUSES: tuple[str, ...] = ("ok", "failed", "timeout", "screened")
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,10 @@ class TrialResult:
     error : str
         Error text for failed evaluations.
     fold_scores : tuple of float
+    predictions : ndarray or None
+        Out-of-fold predictions (float32), when the search keeps them for ensemble selection.
+    n_rows : int
+        Rows the evaluation cross-validated on (0: not recorded).
 
     Examples
     --------
@@ -69,6 +73,8 @@ class TrialResult:
     duration: float = 0.0
     error: str = ""
     fold_scores: tuple[float, ...] = field(default_factory=tuple)
+    predictions: object = field(default=None, repr=False, compare=False)
+    n_rows: int = 0
 
     @property
     def ok(self) -> bool:
@@ -79,7 +85,8 @@ class TrialResult:
     def from_evaluation(cls, result) -> TrialResult:
         """Convert a :class:`metalearn.evaluation.EvaluationResult`."""
         return cls(score=float(result.mean_score), status=result.status, duration=float(result.duration),
-                   error=result.error, fold_scores=tuple(result.fold_scores))
+                   error=result.error, fold_scores=tuple(result.fold_scores), predictions=result.predictions,
+                   n_rows=int(result.n_rows))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 
 from metalearn.data._dataset import Dataset
 from metalearn.evaluation._isolation import run_isolated
-from metalearn.evaluation._metrics import get_metric
+from metalearn.evaluation._metrics import aligned_proba, get_metric
 from metalearn.exceptions import GroupsError, InvalidParameterError, TooFewSamplesPerClassError
 from metalearn.space import fit_weighted, get_space
 
@@ -47,6 +47,10 @@ class EvaluationResult:
         Error text when not ``ok``.
     n_rows : int
         Rows used (after subsampling).
+    predictions : ndarray or None
+        Out-of-fold predictions as float32 (class probabilities aligned with
+        the dataset's classes for classification), when asked for with
+        ``keep_predictions``; they come back from the isolated worker with the scores.
     """
 
     config: dict
@@ -58,6 +62,7 @@ class EvaluationResult:
     status: str = "ok"
     error: str = ""
     n_rows: int = 0
+    predictions: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -110,13 +115,14 @@ def is_splitter(cv) -> bool:
 
 
 def cross_validate(config: dict, dataset: Dataset, folds: list, metric_name,
-                   random_state: int | None, n_threads: int = 1,
-                   estimator=None) -> tuple[list[float], float]:
+                   random_state: int | None, n_threads: int = 1, estimator=None,
+                   keep_predictions: bool = False) -> tuple[list[float], float, np.ndarray | None]:
     """Fit and score ``config`` (or ``estimator``) on each fold in this process.
 
     ``dataset.sample_weight``, when set, weights each fold's fit (the
-    pipeline's model) and its score. Returns the fold scores and the total
-    fit time.
+    pipeline's model) and its score. Returns the fold scores, the total fit
+    time and, with ``keep_predictions``, the out-of-fold predictions as
+    float32 (else None).
     """
     metric = get_metric(metric_name, dataset.task)
     if estimator is None:
@@ -126,6 +132,9 @@ def cross_validate(config: dict, dataset: Dataset, folds: list, metric_name,
     classes = dataset.classes if dataset.task == "classification" else None
     weights = dataset.sample_weight
     scores, fit_time = [], 0.0
+    oof = None
+    if keep_predictions:
+        oof = np.zeros((dataset.n_rows, len(classes)) if classes is not None else dataset.n_rows, dtype=np.float32)
     with warnings.catch_warnings(), _thread_controller().limit(limits=n_threads):
         warnings.simplefilter("ignore")
         for train, test in folds:
@@ -134,9 +143,21 @@ def cross_validate(config: dict, dataset: Dataset, folds: list, metric_name,
             fit_weighted(model, dataset.X.iloc[train], dataset.y[train], None if weights is None else weights[train],
                          family=config.get("family"))
             fit_time += time.perf_counter() - t0
-            scores.append(metric.score(model, dataset.X.iloc[test], dataset.y[test], classes,
+            X_test = dataset.X.iloc[test]
+            scores.append(metric.score(model, X_test, dataset.y[test], classes,
                                        sample_weight=None if weights is None else weights[test]))
-    return scores, fit_time
+            if oof is not None:
+                oof[test] = _fold_predictions(model, X_test, classes)
+    return scores, fit_time, oof
+
+
+def _fold_predictions(model, X, classes: np.ndarray | None) -> np.ndarray:
+    """What ensemble selection averages: class probabilities (one-hot predictions when a model has none), values."""
+    if classes is None:
+        return model.predict(X)
+    if hasattr(model, "predict_proba") or hasattr(model, "decision_function"):
+        return aligned_proba(model, X, classes)
+    return (np.asarray(model.predict(X))[:, None] == classes[None, :]).astype(np.float32)
 
 
 def _thread_controller():
@@ -162,6 +183,7 @@ def evaluate(
     isolation: str = "process",
     n_threads: int = 1,
     estimator=None,
+    keep_predictions: bool = False,
 ) -> EvaluationResult:
     """Cross-validate one configuration; failures are results, never exceptions.
 
@@ -219,11 +241,11 @@ def evaluate(
         get_space(dataset.task).validate(config)
     data = dataset.subsample(max_rows, random_state) if max_rows else dataset
     folds = make_folds(data, cv, random_state)
-    args = (config, data, folds, metric_obj, random_state, n_threads, estimator)
+    args = (config, data, folds, metric_obj, random_state, n_threads, estimator, keep_predictions)
     start = time.perf_counter()
     if isolation == "none":
         try:
-            scores, fit_time = cross_validate(*args)
+            scores, fit_time, predictions = cross_validate(*args)
         except Exception as exc:  # noqa: BLE001 - a failing pipeline is a result, not a crash
             return EvaluationResult(config, metric_obj.name, status="failed", error=f"{type(exc).__name__}: {exc}",
                                     duration=time.perf_counter() - start, n_rows=data.n_rows)
@@ -231,7 +253,7 @@ def evaluate(
     else:
         outcome = run_isolated(cross_validate, args, time_limit=time_limit, memory_limit_mb=memory_limit_mb)
         status, error = outcome.status, outcome.error
-        scores, fit_time = outcome.value if outcome.status == "ok" else ([], 0.0)
+        scores, fit_time, predictions = outcome.value if outcome.status == "ok" else ([], 0.0, None)
     duration = time.perf_counter() - start
     if status == "ok" and not all(math.isfinite(s) for s in scores):
         finite = [s for s in scores if math.isfinite(s)]
@@ -244,4 +266,5 @@ def evaluate(
     return EvaluationResult(
         config, metric_obj.name, fold_scores=tuple(float(s) for s in scores),
         mean_score=float(np.nanmean(scores)), fit_time=float(fit_time), duration=duration, n_rows=data.n_rows,
+        predictions=predictions,
     )

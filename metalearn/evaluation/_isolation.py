@@ -163,7 +163,8 @@ def run_isolated(fn: Callable, args: tuple, *, time_limit: float | None = None,
     args : tuple
         Picklable arguments.
     time_limit : float, optional
-        Seconds of wall-clock time before the child is killed (status ``timeout``).
+        Seconds of wall-clock time from this call before the child is killed
+        (status ``timeout``), the start of the child (and of the forkserver) included.
     memory_limit_mb : int, optional
         Address-space limit of the child; exceeding it gives status ``failed``.
 
@@ -186,7 +187,8 @@ def run_isolated(fn: Callable, args: tuple, *, time_limit: float | None = None,
     child.close()
     alive_r.close()
     try:
-        ready = parent.poll(time_limit)
+        # the limit counts from the call: a forkserver still starting (imports, first fits) uses it up too
+        ready = parent.poll(None if time_limit is None else max(time_limit - (time.perf_counter() - start), 0.0))
         if not ready:
             return IsolatedOutcome("timeout", error=f"exceeded the time limit of {time_limit:g} s",
                                    duration=time.perf_counter() - start)

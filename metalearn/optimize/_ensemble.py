@@ -1,22 +1,21 @@
 """Ensemble selection (Caruana et al., 2004) over the best pipelines found by a search.
 
-Out-of-fold predictions of the top configurations are combined greedily,
-with replacement: at each step the member whose addition most improves the
-metric of the averaged prediction joins. The resulting weights are applied
-to the members refitted on all data.
+The out-of-fold predictions the search's trials already produced (kept by
+``optimize(keep_predictions=k)``) are combined greedily, with replacement:
+at each step the member whose addition most improves the metric of the
+averaged prediction joins. Nothing is cross-validated again; the resulting
+weights are applied to the members refitted on all data.
 """
 
 from __future__ import annotations
 
 import logging
-import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 
 from metalearn.evaluation._metrics import aligned_proba
 from metalearn.exceptions import InvalidParameterError
-from metalearn.space import fit_weighted
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +89,50 @@ def ensemble_selection(predictions: list[np.ndarray], y: np.ndarray, metric, *, 
     return counts / counts.sum()
 
 
+def select_from_predictions(predictions: dict[int, np.ndarray], order: list[int], y: np.ndarray, metric, *,
+                            classes: np.ndarray | None = None, size: int = 25,
+                            sample_weight: np.ndarray | None = None) -> dict[int, float]:
+    """Members and weights of a greedy ensemble of stored out-of-fold predictions.
+
+    Parameters
+    ----------
+    predictions : dict
+        Trial number -> out-of-fold predictions, all on the rows of ``y``
+        (``OptimizationResult.predictions``).
+    order : list of int
+        The candidate trial numbers, best first.
+    y : ndarray
+    metric : Metric
+    classes : ndarray or None
+    size : int
+        Greedy steps of :func:`ensemble_selection`.
+    sample_weight : ndarray, optional
+        Row weights of the metric (the fit's ``sample_weight``).
+
+    Returns
+    -------
+    dict
+        Trial number -> weight (> 0) of each member; empty when fewer than
+        two members join or the blend scores no better than ``order[0]`` alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from metalearn.evaluation import get_metric
+    >>> from metalearn.optimize._ensemble import select_from_predictions
+    >>> y = np.array([0.0, 1.0, 2.0, 3.0])
+    >>> select_from_predictions({4: y + 1, 7: y - 1, 9: y * 0}, [4, 7, 9], y, get_metric("r2", "regression"))
+    {4: 0.52, 7: 0.48}
+    """
+    preds = [np.asarray(predictions[n], dtype=float) for n in order]
+    weights = ensemble_selection(preds, y, metric, classes=classes, size=size, sample_weight=sample_weight)
+    blended = sum(w * p for w, p in zip(weights, preds))
+    alone = score_predictions(metric, preds[0], y, classes, sample_weight)
+    if np.count_nonzero(weights) < 2 or not score_predictions(metric, blended, y, classes, sample_weight) > alone:
+        return {}
+    return {n: float(w) for n, w in zip(order, weights) if w > 0}
+
+
 class EnsembleSelection:
     """A weighted average of fitted pipelines (the result of :func:`ensemble_selection`).
 
@@ -132,17 +175,3 @@ class EnsembleSelection:
         if self.classes is not None:
             return self.classes[np.argmax(self.predict_proba(X), axis=1)]
         return sum(w * np.asarray(e.predict(X), dtype=float) for e, w in self._members())
-
-
-def out_of_fold(pipeline, dataset, folds: list, classes: np.ndarray | None) -> np.ndarray:
-    """Out-of-fold predictions of an unfitted ``pipeline`` (probabilities for classification)."""
-    n = dataset.n_rows
-    out = np.zeros((n, len(classes))) if classes is not None else np.zeros(n)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for train, test in folds:
-            weights = None if dataset.sample_weight is None else dataset.sample_weight[train]
-            model = fit_weighted(clone(pipeline), dataset.X.iloc[train], dataset.y[train], weights)
-            X_test = dataset.X.iloc[test]
-            out[test] = aligned_proba(model, X_test, classes) if classes is not None else model.predict(X_test)
-    return out

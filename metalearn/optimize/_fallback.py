@@ -11,10 +11,19 @@ FALLBACK_FAMILY = "hist_gradient_boosting"
 FALLBACK_ROWS = 10_000
 TIGHT_ROWS = 2_000
 TIGHT_SECONDS = 5.0
+#: The family used under ``TIGHT_SECONDS``: one linear fit (boosting fits a tree per class and round,
+#: which took 6 s on 2,000 rows of an 18-class table on one busy core).
+TIGHT_FAMILY = "linear"
 
 
-def fallback_model(dataset, seconds_left: float | None, random_state: int):
-    """``(config, fitted pipeline)``: HistGradientBoosting's default, fitted on a (stratified) subsample.
+def fallback_model(dataset, seconds_left: float | None, random_state: int, screened=None):
+    """``(config, fitted pipeline, rows)``: HistGradientBoosting's default (linear when time is tight) on a subsample.
+
+    When the search screened candidates on subsamples (successive halving)
+    but none finished on all rows, the best of them (on the largest
+    subsample) is fitted on as many rows instead, if its screening took no
+    longer than what is left (that cross-validation fitted it several times
+    on fewer rows, so one fit should take less).
 
     ``dataset.sample_weight``, when set, weights the fit.
 
@@ -23,8 +32,12 @@ def fallback_model(dataset, seconds_left: float | None, random_state: int):
     dataset : Dataset
     seconds_left : float or None
         What remains of the caller's budget (None: no budget); under
-        ``TIGHT_SECONDS`` the subsample shrinks to ``TIGHT_ROWS`` rows.
+        ``TIGHT_SECONDS`` the subsample shrinks to ``TIGHT_ROWS`` rows and
+        the model is ``TIGHT_FAMILY``'s default.
     random_state : int
+    screened : pandas.DataFrame, optional
+        History rows of status ``screened`` (``config``, ``score``,
+        ``duration``, ``n_rows``).
 
     Raises
     ------
@@ -35,18 +48,32 @@ def fallback_model(dataset, seconds_left: float | None, random_state: int):
     --------
     >>> import metalearn
     >>> from metalearn.optimize._fallback import fallback_model
-    >>> config, model = fallback_model(metalearn.load_dataset("sklearn:wine"), 0.5, random_state=0)
-    >>> config["family"], model.predict(metalearn.load_dataset("sklearn:wine").X.head(2)).shape
-    ('hist_gradient_boosting', (2,))
+    >>> config, model, rows = fallback_model(metalearn.load_dataset("sklearn:wine"), 0.5, random_state=0)
+    >>> config["family"], rows, model.predict(metalearn.load_dataset("sklearn:wine").X.head(2)).shape
+    ('linear', 178, (2,))
+    >>> fallback_model(metalearn.load_dataset("sklearn:wine"), None, random_state=0)[0]["family"]
+    'hist_gradient_boosting'
+    >>> import pandas as pd
+    >>> from metalearn.space import get_space
+    >>> screened = pd.DataFrame({"config": [get_space("classification").default("knn")], "score": [0.9],
+    ...                          "duration": [0.2], "n_rows": [60]})
+    >>> config, model, rows = fallback_model(metalearn.load_dataset("sklearn:wine"), 3.0, 0, screened)
+    >>> config["family"], rows
+    ('knn', 60)
     """
-    rows = TIGHT_ROWS if seconds_left is not None and seconds_left < TIGHT_SECONDS else FALLBACK_ROWS
-    data = dataset.subsample(rows, random_state) if dataset.n_rows > rows else dataset
+    tight = seconds_left is not None and seconds_left < TIGHT_SECONDS
+    rows = TIGHT_ROWS if tight else FALLBACK_ROWS
     space = get_space(dataset.task)
-    config = space.default(FALLBACK_FAMILY)
+    config = space.default(TIGHT_FAMILY if tight else FALLBACK_FAMILY)
+    if screened is not None and len(screened):
+        best = screened.sort_values(["n_rows", "score"], ascending=False, kind="stable").iloc[0]
+        if seconds_left is None or float(best["duration"]) <= seconds_left:
+            config, rows = dict(best["config"]), int(best["n_rows"])
+    data = dataset.subsample(rows, random_state) if dataset.n_rows > rows else dataset
     try:
         pipe = fit_weighted(space.to_pipeline(config, data, random_state=random_state), data.X, data.y,
                             data.sample_weight)
     except (ValueError, TypeError, MemoryError) as exc:
         raise MetaLearnError(f"no pipeline finished in time and the fallback model could not be fitted either: "
                              f"{type(exc).__name__}: {exc}") from exc
-    return config, pipe
+    return config, pipe, data.n_rows

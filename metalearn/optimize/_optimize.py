@@ -6,6 +6,7 @@ import contextlib
 import logging
 import math
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -27,7 +28,9 @@ from metalearn.engine import (
 )
 from metalearn.evaluation import DEFAULT_MAX_ROWS, get_metric
 from metalearn.evaluation._cluster import connect
+from metalearn.evaluation._isolation import warm_up
 from metalearn.exceptions import InvalidParameterError
+from metalearn.optimize._halving import SCREENING, Bracket, Halving, rung_rows
 from metalearn.optimize._runner import (
     DEFAULT_TRIAL_TIME_LIMIT,
     DaskTrials,
@@ -43,7 +46,7 @@ from metalearn.utils import check_positive
 logger = logging.getLogger(__name__)
 
 HISTORY_COLUMNS = ("number", "config", "config_id", "family", "score", "status", "duration", "origin", "error",
-                   "score_sd")
+                   "score_sd", "n_rows")
 
 
 @dataclass(frozen=True)
@@ -56,10 +59,12 @@ class OptimizationResult:
         Configuration with the highest score (None when every trial failed).
     best_score : float
     history : pandas.DataFrame
-        One row per trial: ``number, config, config_id, family, score, status,
-        duration, origin, error, score_sd`` (origin is ``warm-start``,
-        ``portfolio``, ``bo`` or ``random``; ``score_sd`` is the standard
-        deviation of the fold scores).
+        One row per evaluation: ``number, config, config_id, family, score,
+        status, duration, origin, error, score_sd, n_rows`` (origin is
+        ``warm-start``, ``portfolio``, ``bo`` or ``random``; ``score_sd`` is
+        the standard deviation of the fold scores; ``n_rows``: the rows it
+        cross-validated on). Under successive halving a trial has a row per
+        rung: ``screened`` on a subsample, ``ok`` on all rows.
     metric : str
         The metric's name (a scikit-learn scorer's, or a callable's ``__name__``).
     elapsed : float
@@ -67,6 +72,13 @@ class OptimizationResult:
     warm_start : WarmStart
         What the search started from (with ``warm_start="auto"``: the
         recommendation, the transfer prior and the dataset's meta-features).
+    predictions : dict
+        Trial number -> out-of-fold predictions (float32) of the best
+        ``keep_predictions`` trials; all on the same rows and folds.
+    target : ndarray or None
+        The target of the rows those predictions are on (None when none were kept).
+    target_weight : ndarray or None
+        The ``sample_weight`` of those rows (None without weights or predictions).
     """
 
     best_config: dict | None
@@ -75,6 +87,9 @@ class OptimizationResult:
     metric: str
     elapsed: float
     warm_start: WarmStart = field(default_factory=WarmStart)
+    predictions: dict = field(default_factory=dict, repr=False)
+    target: np.ndarray | None = field(default=None, repr=False)
+    target_weight: np.ndarray | None = field(default=None, repr=False)
 
 
 def optimize(dataset, *, target: str | None = None, task: str | None = None, optimizer: Optimizer | None = None,
@@ -85,7 +100,8 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
              evaluate_fn: Callable[[dict], TrialResult] | None = None,
              reserve: Callable[[pd.DataFrame], float] | None = None, scheduler=None,
              memory_limit_mb: int | str | None = "auto",
-             trial_time_limit: float | None = DEFAULT_TRIAL_TIME_LIMIT) -> OptimizationResult:
+             trial_time_limit: float | None = DEFAULT_TRIAL_TIME_LIMIT,
+             keep_predictions: int = 0, screening: str = "auto") -> OptimizationResult:
     """Search the pipeline space of ``dataset`` for the best configuration.
 
     Parameters
@@ -149,6 +165,18 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
     trial_time_limit : float or None
         Seconds one evaluation may take (it is recorded as ``timeout`` after
         that); under ``time_budget`` the smaller of this and what is left.
+    keep_predictions : int
+        Keep the out-of-fold predictions of this many best trials
+        (``result.predictions``, float32, as they come back from the
+        evaluation workers), e.g. for ensemble selection without
+        cross-validating again; 0 keeps none.
+    screening : {"auto", "always", "never"}
+        Successive halving (see :mod:`metalearn.optimize._halving`): under
+        ``"auto"`` candidates are screened on growing subsamples (1/9, 1/3,
+        all of the rows; the best third goes on) when a full cross-validation
+        would take a large share of ``time_budget``; ``history`` then has
+        ``screened`` rows with the rows they used (``n_rows``), and only
+        full evaluations (``ok``) compete. Off with ``evaluate_fn``.
 
     Returns
     -------
@@ -166,12 +194,24 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
     ['warm-start', 'warm-start', 'warm-start', 'portfolio']
     """
     _check_options(n_trials, time_budget, n_jobs, reserve, warm_start, memory_limit_mb, trial_time_limit, isolation)
+    if screening not in SCREENING:
+        raise InvalidParameterError(f"screening must be one of {list(SCREENING)}, not {screening!r}")
+    if isinstance(keep_predictions, bool) or not isinstance(keep_predictions, int) or keep_predictions < 0:
+        raise InvalidParameterError(f"keep_predictions must be a number of trials >= 0, not {keep_predictions!r}")
     dataset = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, target=target, task=task)
     metric_obj = get_metric(metric, dataset.task)
     seed = 0 if random_state is None else int(random_state)
     began = time.perf_counter()
-    with _runner(scheduler, dataset, max_rows, evaluate_fn, n_jobs, TrialSettings(
-            cv, metric_obj, seed, isolation, memory_limit_mb, n_jobs)) as runner:
+    # the data is subsampled once here, not per trial (and scattered once)
+    data = dataset.subsample(max_rows, seed) if max_rows and evaluate_fn is None else dataset
+    kept = _KeptPredictions(keep_predictions)
+    starting = None
+    if isolation == "process" and scheduler is None and evaluate_fn is None:
+        # the evaluation forkserver starts (imports, first fits) while the warm start computes meta-features
+        starting = threading.Thread(target=warm_up, name="metalearn-forkserver-start", daemon=True)
+        starting.start()
+    with _runner(scheduler, data, evaluate_fn, n_jobs, TrialSettings(
+            cv, metric_obj, seed, isolation, memory_limit_mb, n_jobs, keep_predictions > 0), starting) as runner:
         start_from = _weighted_start(resolve_warm_start(warm_start, dataset, kb, seed), dataset)
         start = time.perf_counter()
         # the warm start (meta-features, KB lookup) is part of the budget; the search keeps at least a second
@@ -184,8 +224,9 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
             optimizer.enqueue(start_from.configs)
         if observations:
             optimizer.observe(observations)
+        halving = Halving(rung_rows(data.n_rows) if evaluate_fn is None else [data.n_rows], budget, screening)
         rows = _loop(optimizer, runner, n_trials, budget, runner.slots, start, verbose, _Reserve(reserve),
-                     trial_time_limit)
+                     trial_time_limit, kept, halving, data.n_rows)
     history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
     ok = history.loc[history["status"] == "ok"]
     best = ok.loc[ok["score"].idxmax()] if len(ok) else None
@@ -193,6 +234,8 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
         best_config=None if best is None else dict(best["config"]),
         best_score=float("nan") if best is None else float(best["score"]),
         history=history, metric=metric_obj.name, elapsed=time.perf_counter() - began, warm_start=start_from,
+        predictions=kept.predictions, target=data.y if kept.predictions else None,
+        target_weight=data.sample_weight if kept.predictions else None,
     )
 
 
@@ -227,13 +270,12 @@ def _weighted_start(start_from: WarmStart, dataset) -> WarmStart:
 
 
 @contextlib.contextmanager
-def _runner(scheduler, dataset, max_rows: int | None, evaluate_fn, n_jobs: int,
-            settings: TrialSettings) -> Iterator[LocalTrials | DaskTrials]:
-    """Where the trials run; the data is subsampled once here, not per trial (and scattered once)."""
-    data = dataset.subsample(max_rows, settings.random_state) if max_rows and evaluate_fn is None else dataset
+def _runner(scheduler, data, evaluate_fn, n_jobs: int, settings: TrialSettings,
+            starting: threading.Thread | None = None) -> Iterator[LocalTrials | DaskTrials]:
+    """Where the trials run on ``data`` (already subsampled); ``starting``: the forkserver's start, if under way."""
     with contextlib.ExitStack() as stack:
         if scheduler is None:
-            runner = LocalTrials(_local_evaluator(evaluate_fn, data, settings), n_jobs)
+            runner = LocalTrials(_local_evaluator(evaluate_fn, data, settings, starting), n_jobs)
         else:
             processes = settings.isolation == "process" and evaluate_fn is None
             cluster = stack.enter_context(connect(scheduler, processes=processes))
@@ -243,11 +285,51 @@ def _runner(scheduler, dataset, max_rows: int | None, evaluate_fn, n_jobs: int,
         yield runner
 
 
-def _local_evaluator(evaluate_fn, data, settings: TrialSettings) -> Callable[..., TrialResult]:
-    """``(config, time_limit) -> TrialResult`` in this process: ``evaluate_fn`` or cross-validation."""
+def _local_evaluator(evaluate_fn, data, settings: TrialSettings,
+                     starting: threading.Thread | None = None) -> Callable[..., TrialResult]:
+    """``(config, time_limit, rows) -> TrialResult`` in this process: ``evaluate_fn`` or cross-validation."""
     if evaluate_fn is None:
-        return partial(evaluate_trial, data=data, settings=settings)
-    return lambda config, time_limit: evaluate_fn(config)
+        run = partial(evaluate_trial, data=data, settings=settings)
+        return run if starting is None else partial(_once_started, starting, run)
+    return lambda config, time_limit, rows=None: evaluate_fn(config)
+
+
+def _once_started(starting: threading.Thread, run: Callable[..., TrialResult], config: dict,
+                  time_limit: float | None, rows: int | None = None) -> TrialResult:
+    """``run`` once the forkserver has started; a timeout when it is not up within ``time_limit``.
+
+    Starting a process from a forkserver that is still starting blocks
+    until it is up, which no time limit can cut: on a busy core that took
+    longer than a 10 s budget.
+    """
+    if not starting.is_alive():
+        return run(config, time_limit=time_limit, rows=rows)
+    began = time.perf_counter()
+    starting.join(time_limit)
+    waited = time.perf_counter() - began
+    if starting.is_alive():
+        return TrialResult(float("nan"), status="timeout", duration=waited,
+                           error=f"the evaluation processes had not started within the time limit of {time_limit:g} s")
+    return run(config, time_limit=None if time_limit is None else max(time_limit - waited, 0.0), rows=rows)
+
+
+class _KeptPredictions:
+    """The out-of-fold predictions of the ``size`` best trials so far (memory stays bounded)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.predictions: dict[int, np.ndarray] = {}
+        self._scores: dict[int, float] = {}
+
+    def add(self, number: int, result: TrialResult) -> None:
+        """Keep ``result``'s predictions when it is among the best ``size`` finished trials."""
+        if not self.size or result.predictions is None or not result.ok:
+            return
+        self.predictions[number] = result.predictions
+        self._scores[number] = result.score
+        if len(self.predictions) > self.size:
+            worst = min(self._scores, key=lambda n: (self._scores[n], -n))
+            del self.predictions[worst], self._scores[worst]
 
 
 class _Reserve:
@@ -264,64 +346,112 @@ class _Reserve:
             self.seconds = max(seconds, 0.0)
 
 
+class _Clock:
+    """The search's budget: whether it is spent, and how long the next evaluation may run."""
+
+    def __init__(self, start: float, time_budget: float | None, reserve: _Reserve,
+                 trial_time_limit: float | None) -> None:
+        self.start, self.time_budget = start, time_budget
+        self.reserve, self.trial_time_limit = reserve, trial_time_limit
+
+    def spent(self) -> bool:
+        """No new evaluation may start (the budget less the reserve is used up)."""
+        return self.time_budget is not None and \
+            time.perf_counter() - self.start >= self.time_budget - self.reserve.seconds
+
+    def left(self) -> float | None:
+        """Seconds until the budget (less the reserve) ends; None without a budget."""
+        if self.time_budget is None:
+            return None
+        return self.time_budget - self.reserve.seconds - (time.perf_counter() - self.start)
+
+    def limit(self) -> float | None:
+        """Seconds an evaluation starting now may take: it is cut where the budget (less the reserve) ends."""
+        limit = self.trial_time_limit
+        if self.time_budget is not None:
+            left = max(self.left(), 1.0)
+            limit = left if limit is None else min(limit, left)
+        return limit
+
+
 def _loop(optimizer: Optimizer, runner: LocalTrials | DaskTrials, n_trials: int | None,
           time_budget: float | None, n_jobs: int, start: float, verbose: int,
-          reserve: _Reserve | None = None, trial_time_limit: float | None = None) -> list[tuple]:
-    """Ask/evaluate/tell until a budget is spent or the optimizer runs dry; one history row per trial.
+          reserve: _Reserve | None = None, trial_time_limit: float | None = None,
+          kept: _KeptPredictions | None = None, halving: Halving | None = None,
+          full_rows: int = 0) -> list[tuple]:
+    """Ask/evaluate/tell until a budget is spent or the optimizer runs dry; one history row per evaluation.
 
     A batch of ``n_jobs`` trials is asked, evaluated by ``runner`` and told
-    in trial order once all of it is back.
+    in trial order once all of it is back; while ``halving`` is active a
+    batch is a bracket of successive halving (:class:`Bracket`), and each
+    trial is told its last (highest-rung) result.
     """
     reserve = reserve or _Reserve(None)
+    kept = kept or _KeptPredictions(0)
+    halving = halving or Halving([full_rows], mode="never")
+    clock = _Clock(start, time_budget, reserve, trial_time_limit)
     bar = _progress(n_trials, time_budget, verbose)
     rows: list[tuple] = []
+    told = 0
     try:
-        while n_trials is None or len(rows) < n_trials:
-            if time_budget is not None and time.perf_counter() - start >= time_budget - reserve.seconds:
+        while n_trials is None or told < n_trials:
+            if clock.spent():
                 break
-            batch = n_jobs if n_trials is None else min(n_jobs, n_trials - len(rows))
+            width = halving.width if halving.active else n_jobs
             try:
-                trials = optimizer.ask(batch)
+                trials = optimizer.ask(width if n_trials is None else min(width, n_trials - told))
             except SearchExhaustedError:
-                logger.info("search space exhausted after %d trials", len(rows))
+                logger.info("search space exhausted after %d trials", told)
                 break
-            limit = trial_time_limit
-            if time_budget is not None:  # a running trial is cut where the budget (less the reserve) ends
-                left = max(time_budget - reserve.seconds - (time.perf_counter() - start), 1.0)
-                limit = left if limit is None else min(limit, left)
-            results = runner.run(trials, limit)
-            for trial, result in zip(trials, results):
-                optimizer.tell(trial, result)
-                rows.append(_row(trial, result))
+            bracketed = halving.active  # a bracket records the cost of its own evaluations
+            if bracketed:
+                bracket = Bracket(trials)
+                bracket.run(runner, halving, clock)
+                evaluations, outcomes = bracket.evaluations, bracket.outcomes()
+            else:
+                outcomes = list(zip(trials, runner.run(trials, clock.limit())))
+                evaluations = [(t, r, halving.full_rows) for t, r in outcomes]
+            for trial, result, used in evaluations:
+                rows.append(_row(trial, result, used, halving.full_rows))
                 _log_trial(rows[-1], n_trials)
+                if not bracketed:
+                    halving.observe(result.duration, result.n_rows or used, result.ok)
+            for trial, result in outcomes:
+                optimizer.tell(trial, result)
+                kept.add(trial.number, result)
+            told += len(outcomes)
             reserve.update(rows)
             if bar is not None:
-                bar.update(len(trials))
+                bar.update(len(outcomes))
                 done = [r[4] for r in rows if r[5] == "ok"]
                 if done:
                     bar.set_postfix(best=f"{max(done):.4f}")
+            if not outcomes:  # the bracket was cut before its first evaluation
+                break
     finally:
         if bar is not None:
             bar.close()
     return rows
 
 
-def _row(trial: Trial, result: TrialResult) -> tuple:
+def _row(trial: Trial, result: TrialResult, rows: int, full_rows: int) -> tuple:
     score = result.score if result.ok else float("nan")
     status = result.status if result.status != "ok" or math.isfinite(score) else "failed"
+    if status == "ok" and rows < full_rows:
+        status = "screened"
     folds = [s for s in result.fold_scores if math.isfinite(s)]
     spread = float(np.std(folds)) if result.ok and folds else float("nan")
     return (trial.number, trial.config, trial.config_id, trial.config.get("family"), score, status,
-            result.duration, trial.origin, result.error, spread)
+            result.duration, trial.origin, result.error, spread, rows)
 
 
 def _log_trial(row: tuple, n_trials: int | None) -> None:
-    """One INFO line per finished trial: number, origin, family, score (or why it did not finish), time."""
-    number, _, _, family, score, status, duration, origin, error, spread = row
+    """One INFO line per evaluation: number, origin, family, score (or why it did not finish), rows, time."""
+    number, _, _, family, score, status, duration, origin, error, spread, rows = row
     of = "" if n_trials is None else f"/{n_trials}"
-    if status == "ok":
-        logger.info("trial %d%s [%s] %s: score %.4f +/- %.4f in %.1f s", number + 1, of, origin, family, score,
-                    spread, duration)
+    if status in ("ok", "screened"):
+        logger.info("trial %d%s [%s] %s: %s %.4f +/- %.4f on %d rows in %.1f s", number + 1, of, origin, family,
+                    "score" if status == "ok" else "screening score", score, spread, rows, duration)
     else:
         logger.info("trial %d%s [%s] %s: %s in %.1f s (%s)", number + 1, of, origin, family, status, duration,
                     (error or "").strip().splitlines()[-1][:200] if error else "no error text")

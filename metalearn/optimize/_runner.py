@@ -44,6 +44,7 @@ class TrialSettings:
     isolation: str = "process"
     memory_limit_mb: int | str | None = "auto"
     n_concurrent: int = 1
+    keep_predictions: bool = False
 
     def memory_limit(self) -> int | None:
         """The memory limit in MB for an evaluation running here."""
@@ -62,25 +63,32 @@ def check_memory_limit(value) -> None:
             f"memory_limit_mb must be 'auto', None (no limit) or a positive number of MB, not {value!r}")
 
 
-def evaluate_trial(config: dict, data: Dataset, settings: TrialSettings, time_limit: float | None) -> TrialResult:
-    """Cross-validate ``config`` on ``data`` (already subsampled) under ``settings``; runs locally or on a worker."""
-    res = evaluate(config, data, cv=settings.cv, metric=settings.metric, time_limit=time_limit,
-                   memory_limit_mb=settings.memory_limit(), random_state=settings.random_state, max_rows=None,
-                   isolation=settings.isolation)
+def evaluate_trial(config: dict, data: Dataset, settings: TrialSettings, time_limit: float | None,
+                   rows: int | None = None) -> TrialResult:
+    """Cross-validate ``config`` on ``data`` (already subsampled) under ``settings``; runs locally or on a worker.
+
+    ``rows`` screens it on a (stratified) subsample of that many rows
+    instead (successive halving); out-of-fold predictions are kept only on all of ``data``.
+    """
+    full = rows is None or rows >= data.n_rows
+    res = evaluate(config, data if full else data.subsample(rows, settings.random_state), cv=settings.cv,
+                   metric=settings.metric, time_limit=time_limit, memory_limit_mb=settings.memory_limit(),
+                   random_state=settings.random_state, max_rows=None, isolation=settings.isolation,
+                   keep_predictions=settings.keep_predictions and full)
     return TrialResult.from_evaluation(res)
 
 
 class LocalTrials:
     """Evaluate a batch in this process: serially, or in ``n_jobs`` threads (each evaluation is a process)."""
 
-    def __init__(self, evaluate_one: Callable[[dict, float | None], TrialResult], n_jobs: int) -> None:
+    def __init__(self, evaluate_one: Callable[..., TrialResult], n_jobs: int) -> None:
         self.slots = n_jobs
         self._evaluate_one = evaluate_one
         self._pool = ThreadPoolExecutor(max_workers=n_jobs) if n_jobs > 1 else None
 
-    def run(self, trials: list[Trial], time_limit: float | None) -> list[TrialResult]:
-        """The results of ``trials``, in their order."""
-        call = partial(self._evaluate_one, time_limit=time_limit)
+    def run(self, trials: list[Trial], time_limit: float | None, rows: int | None = None) -> list[TrialResult]:
+        """The results of ``trials``, in their order (on a subsample of ``rows`` rows when given)."""
+        call = partial(self._evaluate_one, time_limit=time_limit, rows=rows)
         configs = [t.config for t in trials]
         return list(self._pool.map(call, configs)) if self._pool is not None else [call(c) for c in configs]
 
@@ -111,8 +119,8 @@ class DaskTrials:
         self._prefix = f"metalearn-trial-{uuid.uuid4().hex[:8]}"
         self._data = None if evaluate_fn is not None else cluster.client.scatter(data, broadcast=True, hash=False)
 
-    def run(self, trials: list[Trial], time_limit: float | None) -> list[TrialResult]:
-        """The results of ``trials``, in their order (collected as they finish)."""
+    def run(self, trials: list[Trial], time_limit: float | None, rows: int | None = None) -> list[TrialResult]:
+        """The results of ``trials``, in their order (collected as they finish; on ``rows`` rows when given)."""
         client = self.cluster.client
         futures = {}
         for trial in trials:
@@ -120,7 +128,7 @@ class DaskTrials:
             if self._evaluate_fn is not None:
                 future = client.submit(self._evaluate_fn, trial.config, key=key, pure=False)
             else:
-                future = client.submit(evaluate_trial, trial.config, self._data, self._settings, time_limit,
+                future = client.submit(evaluate_trial, trial.config, self._data, self._settings, time_limit, rows,
                                        key=key, pure=False)
             futures[future] = trial.number
         results = self._collect(futures, time_limit)
