@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from metalearn.exceptions import InvalidParameterError
-from metalearn.optimize._trial import Trial, TrialResult
+from metalearn.engine import Trial, TrialResult
 
 #: Candidates kept per rung: the best ``1 / ETA``; rungs use ``1 / ETA**2``, ``1 / ETA`` and all of the rows.
 ETA = 3
