@@ -145,8 +145,8 @@ def test_zero_weights_fit_the_same_model_as_dropping_those_rows():
     assert not np.allclose(unweighted.predict(probe), kept.predict(probe), atol=1e-2)
 
 
-def test_the_ensembles_out_of_fold_fits_use_the_weights():
-    from metalearn.optimize._ensemble import out_of_fold
+def test_the_stored_out_of_fold_predictions_use_the_weights():
+    from metalearn.evaluation._evaluate import cross_validate
 
     rng = np.random.default_rng(5)
     X = rng.normal(size=(60, 3))
@@ -157,9 +157,13 @@ def test_the_ensembles_out_of_fold_fits_use_the_weights():
     folds = make_folds(kept, 3, random_state=0)
     # the same folds with the zero-weight copies added to each training part
     doubled_folds = [(np.r_[train, train + 60], test) for train, test in folds]
-    pipe = get_space("regression").to_pipeline(get_space("regression").default("linear"), kept, random_state=0)
-    np.testing.assert_allclose(out_of_fold(pipe, doubled, doubled_folds, None)[:60],
-                               out_of_fold(pipe, kept, folds, None), rtol=1e-6, atol=1e-8)
+    config = get_space("regression").default("linear")
+    *_, weighted = cross_validate(config, doubled, doubled_folds, "r2", 0, keep_predictions=True)
+    *_, plain = cross_validate(config, kept, folds, "r2", 0, keep_predictions=True)
+    np.testing.assert_allclose(weighted[:60], plain, rtol=1e-5, atol=1e-5)
+    *_, unweighted = cross_validate(config, doubled.with_weights(None, None), doubled_folds, "r2", 0,
+                                    keep_predictions=True)
+    assert not np.allclose(unweighted[:60], plain, rtol=1e-3)  # the noisy copies do count without weights
 
 
 def test_families_without_sample_weight_are_skipped_with_the_reason(blobs, caplog):

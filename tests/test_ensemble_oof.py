@@ -11,6 +11,7 @@ from sklearn.datasets import make_classification
 from sklearn.pipeline import Pipeline
 
 import metalearn
+import metalearn.estimators as estimators_module
 from metalearn.estimators import ENSEMBLE_CANDIDATES, MetaLearnClassifier
 from metalearn.evaluation import get_metric, make_folds
 from metalearn.optimize import TrialResult, ensemble_selection, optimize
@@ -47,7 +48,7 @@ def test_the_ensemble_step_fits_only_its_members_and_selects_greedily_on_the_sto
         fits.append(len(X))
         return real_fit(self, X, y, **params)
 
-    monkeypatch.setattr(optimize_module, "optimize", keep_result)
+    monkeypatch.setattr(estimators_module, "optimize", keep_result)  # the estimators' own reference
     monkeypatch.setattr(Pipeline, "fit", counting_fit)  # the evaluations run in worker processes: not counted
     X, y = noisy()
     clf = MetaLearnClassifier(n_trials=len(FAMILIES), cv=3, warm_start=configs(), random_state=0).fit(X, y)
