@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from metalearn.exceptions import InvalidParameterError
 from metalearn.engine import Trial, TrialResult
+from metalearn.exceptions import InvalidParameterError
 
 #: Candidates kept per rung: the best ``1 / ETA``; rungs use ``1 / ETA**2``, ``1 / ETA`` and all of the rows.
 ETA = 3
