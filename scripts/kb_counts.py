@@ -36,14 +36,12 @@ def counts(kb: KnowledgeBase) -> pd.DataFrame:
 
 def family_wins(kb: KnowledgeBase) -> pd.DataFrame:
     """Win share and mean relative best score per (task, model family), on datasets where every family ran."""
-    runs = kb.runs.loc[kb.runs["status"] == "ok"].merge(kb.configs[["id", "family"]], left_on="config_id",
-                                                         right_on="id")
+    runs = kb.runs.merge(kb.configs[["id", "family"]], left_on="config_id", right_on="id")
     runs = runs.merge(kb.datasets[["id", "task", "name"]], left_on="dataset_id", right_on="id",
                       suffixes=("", "_ds"))
-    tried = kb.runs.merge(kb.configs[["id", "family"]], left_on="config_id", right_on="id")
-    tried = tried.groupby(["dataset_id", "family"]).size().unstack("family")
+    tried = runs.groupby(["dataset_id", "family"]).size().unstack("family")
     complete = tried.ge(0.9 * tried.max()).all(axis=1)  # every family's pool (nearly) all evaluated
-    runs = runs.loc[runs["dataset_id"].isin(complete.index[complete])]
+    runs = runs.loc[(runs["status"] == "ok") & runs["dataset_id"].isin(complete.index[complete])]
     rows = []
     for task, part in runs.groupby("task"):
         best = part.groupby(["dataset_id", "family"])["mean_score"].max().unstack("family")

@@ -92,7 +92,9 @@ def evaluate_chunk(spec: DatasetSpec, configs: list[tuple[str, dict]], protocol:
     run is committed there as soon as it finishes, so an interrupted build
     loses at most the evaluation in progress per worker. With
     ``stop_if_orphaned`` a worker whose parent build died (even by SIGKILL)
-    stops after the evaluation in progress instead of running on.
+    does not run on: it stops before its next evaluation, and its watchdog
+    (:func:`_watch_parent`) ends the process within a second even while it
+    is idle or mid-evaluation.
     """
     parent = os.getppid()
     if stop_if_orphaned:
