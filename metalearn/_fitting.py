@@ -1,4 +1,4 @@
-"""Checks of a fit's inputs: the target against ``X``, and the cross-validation folds the data allows."""
+"""Checks of a fit's inputs: the target against ``X``, the cross-validation folds the data allows, the seed."""
 
 from __future__ import annotations
 
@@ -83,3 +83,23 @@ def n_splits(cv, dataset) -> int:
     except ValueError as exc:  # e.g. LeaveOneGroupOut without groups
         raise InvalidParameterError(f"cv={cv!r} cannot split this data: {str(exc).splitlines()[0]} (pass "
                                     "fit(X, y, groups=...) for a group splitter)") from None
+
+
+def resolve_seed(state) -> int:
+    """An int seed from a ``random_state``: None (a fresh one), an int, a ``numpy.random.RandomState`` or ``Generator``.
+
+    Examples
+    --------
+    >>> from metalearn._fitting import resolve_seed
+    >>> resolve_seed(7), resolve_seed(np.random.RandomState(0)) == resolve_seed(np.random.RandomState(0))
+    (7, True)
+    """
+    if state is None:
+        return int(np.random.default_rng().integers(2**31 - 1))
+    if isinstance(state, (int, np.integer)) and not isinstance(state, bool):
+        return int(state)
+    if isinstance(state, np.random.RandomState):
+        return int(state.randint(2**31 - 1))
+    if isinstance(state, np.random.Generator):
+        return int(state.integers(2**31 - 1))
+    raise InvalidParameterError(f"random_state must be None, an int, a numpy RandomState or Generator, not {state!r}")

@@ -24,6 +24,7 @@ from threadpoolctl import threadpool_limits
 from metalearn._fitting import check_target as _check_target
 from metalearn._fitting import effective_cv as _effective_cv
 from metalearn._fitting import n_splits as _n_splits
+from metalearn._fitting import resolve_seed
 from metalearn._inspect import importance_frame
 from metalearn.data import load_dataset
 from metalearn.data._inputs import check_finite, check_input
@@ -37,8 +38,14 @@ from metalearn.exceptions import (
 )
 from metalearn.kb import add_runs, check_user_kb
 from metalearn.optimize import optimize
-from metalearn.optimize._ensemble import EnsembleSelection, score_predictions, select_from_predictions
-from metalearn.optimize._fallback import fallback_model
+from metalearn.optimize._ensemble import (
+    ENSEMBLE_CANDIDATES,
+    EnsembleSelection,
+    refit_reserve,
+    score_predictions,
+    select_from_predictions,
+)
+from metalearn.optimize._fallback import fallback_model, screened_winner
 from metalearn.optimize._leaderboard import leaderboard
 from metalearn.optimize._warm import check_warm_start
 from metalearn.space import fit_weighted, get_space
@@ -48,8 +55,6 @@ logger = logging.getLogger(__name__)
 
 #: Trials of a fit given neither ``n_trials`` nor ``time_budget``.
 DEFAULT_TRIALS = 50
-#: Best pipelines the Caruana ensemble is built from.
-ENSEMBLE_CANDIDATES = 5
 
 
 class _MetaLearnBase(BaseEstimator):
@@ -115,7 +120,7 @@ class _MetaLearnBase(BaseEstimator):
         if update_kb is not None and not get_metric(self.metric, self._task).builtin:
             raise InvalidParameterError(f"update_kb stores runs only for metalearn's own metrics, not "
                                         f"{self.metric!r}: fit without update_kb, or with one of {sorted(METRICS)}")
-        self._fit_seed = self._resolve_seed()  # one seed per fit: the refit is the pipeline that was scored
+        self._fit_seed = resolve_seed(self.random_state)  # one seed per fit: the refit is the pipeline that was scored
         dataset = self._dataset(X, y, drop, column_types).with_weights(sample_weight, groups)
         if update_kb is not None:
             check_user_kb(update_kb)  # before the search, not after it
@@ -141,8 +146,7 @@ class _MetaLearnBase(BaseEstimator):
                 self._fit_fallback(dataset, start)
                 extra = []
             else:
-                self.best_config_, self.best_score_ = result.best_config, result.best_score
-                extra = self._refit(dataset, result, start)
+                extra = self._fit_final(dataset, result, start, n_folds)
         self.leaderboard_ = self._leaderboard(extra)
         if update_kb is not None:
             # the fallback was not scored, and screened rows were scored on a subsample only
@@ -200,20 +204,6 @@ class _MetaLearnBase(BaseEstimator):
         """Worker count and thread cap of the whole fit (-1: every core)."""
         return os.cpu_count() or 1 if self.n_jobs == -1 else int(self.n_jobs)
 
-    def _resolve_seed(self) -> int:
-        """An int seed from ``random_state`` (None, an int, or a ``numpy.random.RandomState``/``Generator``)."""
-        state = self.random_state
-        if state is None:
-            return int(np.random.default_rng().integers(2**31 - 1))
-        if isinstance(state, (int, np.integer)) and not isinstance(state, bool):
-            return int(state)
-        if isinstance(state, np.random.RandomState):
-            return int(state.randint(2**31 - 1))
-        if isinstance(state, np.random.Generator):
-            return int(state.integers(2**31 - 1))
-        raise InvalidParameterError(f"random_state must be None, an int, a numpy RandomState or Generator, "
-                                    f"not {state!r}")
-
     def _seed(self) -> int:
         """The seed resolved at the start of ``fit``."""
         return self._fit_seed
@@ -243,6 +233,29 @@ class _MetaLearnBase(BaseEstimator):
         if self._task == "classification":
             self.classes_ = dataset.classes
         return dataset
+
+    def _fit_final(self, dataset, result, start: float, n_folds: int) -> list[dict]:
+        """Refit the search's best (:meth:`_refit`), or a screened trial that beat it on its subsample.
+
+        A screened winner (:func:`screened_winner`) is fitted on as many rows
+        as its score was measured on; its leaderboard row (origin
+        ``subsample``) is returned.
+        """
+        left = None if self.time_budget is None else float(self.time_budget) - (time.perf_counter() - start)
+        row = screened_winner(self.history_, result.best_score, n_folds, left)
+        if row is None:
+            self.best_config_, self.best_score_ = result.best_config, result.best_score
+            return self._refit(dataset, result, start)
+        began = time.perf_counter()
+        self.best_config_, self.best_score_, self.ensemble_ = dict(row["config"]), float(row["score"]), None
+        data = dataset.subsample(int(row["n_rows"]), self._fit_seed)
+        self.best_pipeline_ = self._fit_one(get_space(dataset.task), self.best_config_, data)
+        logger.info("trial %d (%s) scored %.4f on %d rows, above the best full evaluation (%.4f): fitted on those rows",
+                    int(row["number"]), row["family"], self.best_score_, data.n_rows, result.best_score)
+        return [{"number": len(self.history_), "config": self.best_config_, "config_id": row["config_id"],
+                 "family": row["family"], "score": self.best_score_, "status": "ok",
+                 "duration": time.perf_counter() - began, "origin": "subsample", "error": "",
+                 "score_sd": row["score_sd"], "n_rows": data.n_rows}]
 
     def _refit(self, dataset, result, start: float) -> list[dict]:
         """Fit the best pipeline on all data; replace it by an ensemble when that scores better out of fold.
@@ -475,28 +488,6 @@ class MetaLearnRegressor(RegressorMixin, _MetaLearnBase):
     """
 
     _task = "regression"
-
-
-def refit_reserve(history: pd.DataFrame, *, total: float, cv: int, ensemble: bool, scale: float = 1.0) -> float:
-    """Seconds the search leaves for the final refit (and ensemble), estimated from its trials so far.
-
-    A refit on all rows costs about one CV fold's share of the best trial
-    (``duration / (cv - 1)``); the Caruana ensemble is selected from the
-    trials' stored out-of-fold predictions and only refits its members
-    (the same share of their durations); it is planned for only when that
-    fits in a quarter of the budget (:meth:`_refit` skips it when it does
-    not fit in what is left). Refits use all rows: ``scale`` is their number
-    over the rows the trials were evaluated on. A margin of 5 % of the
-    budget plus one second covers the rest.
-    """
-    ok = history.loc[history["status"] == "ok"].sort_values("score", ascending=False)
-    if ok.empty:
-        return 0.05 * total + 1.0
-    folds = max(cv - 1, 1)
-    refit = float(ok["duration"].iloc[0]) / folds * scale
-    top = ok["duration"].head(ENSEMBLE_CANDIDATES)
-    blend = float(top.iloc[1:].sum()) / folds * scale if ensemble and len(top) >= 2 else 0.0
-    return refit + (blend if blend <= 0.25 * total else 0.0) + 0.05 * total + 1.0
 
 
 __all__ = ["MetaLearnClassifier", "MetaLearnRegressor"]

@@ -183,18 +183,18 @@ def test_the_time_budget_bounds_remote_trials(cluster, wine, monkeypatch):
     clock = [0.0]
     monkeypatch.setattr(_optimize.time, "perf_counter", lambda: clock[0])
     limits = []
-    real_run = _runner.DaskTrials.run
+    real_start = _runner.DaskTrials.start
 
-    def run_for_10_seconds(self, trials, time_limit):
+    def start_every_5_seconds(self, trial, time_limit):
         limits.append(time_limit)
-        clock[0] += 10.0
-        return real_run(self, trials, time_limit)
+        clock[0] += 5.0
+        return real_start(self, trial, time_limit)
 
-    monkeypatch.setattr(_runner.DaskTrials, "run", run_for_10_seconds)
+    monkeypatch.setattr(_runner.DaskTrials, "start", start_every_5_seconds)
     res = optimize(wine, n_trials=None, time_budget=25.0, warm_start="none", evaluate_fn=_score,
                    scheduler=cluster.client, random_state=0)
-    assert limits == [25.0, 15.0, 5.0]  # each batch is cut where the budget ends; none starts after it
-    assert len(res.history) == 6
+    assert limits == [25.0, 20.0, 15.0, 10.0, 5.0]  # each trial is cut where the budget ends; none starts after it
+    assert len(res.history) == 5 and set(res.history["status"]) == {"ok"}
 
 
 def test_the_cluster_finds_what_n_jobs_2_finds(cluster, wine):

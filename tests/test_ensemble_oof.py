@@ -12,10 +12,10 @@ from sklearn.pipeline import Pipeline
 
 import metalearn
 import metalearn.estimators as estimators_module
-from metalearn.estimators import ENSEMBLE_CANDIDATES, MetaLearnClassifier
+from metalearn.estimators import MetaLearnClassifier
 from metalearn.evaluation import get_metric, make_folds
 from metalearn.optimize import TrialResult, ensemble_selection, optimize
-from metalearn.optimize._ensemble import select_from_predictions
+from metalearn.optimize._ensemble import ENSEMBLE_CANDIDATES, select_from_predictions
 from metalearn.optimize._optimize import _KeptPredictions
 from metalearn.space import get_space
 

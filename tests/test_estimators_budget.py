@@ -6,6 +6,7 @@ import contextlib
 import importlib
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from metalearn.estimators import DEFAULT_TRIALS, MetaLearnClassifier, MetaLearnRegressor
@@ -82,3 +83,39 @@ def test_random_state_is_resolved_once_per_fit(state):
     assert isinstance(seed, int)
     model = clf.best_pipeline_.named_steps["model"]
     assert model.get_params()["random_state"] == seed  # the refit uses the seed the search used
+
+
+def _screened_search(screened_score):
+    """A fake search: linear finished on all 120 rows (0.70); knn was only screened, on 60 rows."""
+    from metalearn.optimize import OptimizationResult
+    from metalearn.space import get_space
+
+    space = get_space("classification")
+    linear, knn = space.default("linear"), space.default("knn")
+    history = pd.DataFrame({
+        "number": [0, 1], "config": [linear, knn], "config_id": ["a", "b"], "family": ["linear", "knn"],
+        "score": [0.70, screened_score], "status": ["ok", "screened"], "duration": [0.1, 0.1],
+        "origin": ["warm-start", "warm-start"], "error": ["", ""], "score_sd": [0.02, 0.02], "n_rows": [120, 60]})
+
+    def fake_optimize(dataset, **kwargs):
+        return OptimizationResult(linear, 0.70, history, "balanced_accuracy", 0.2)
+    return fake_optimize
+
+
+@pytest.mark.parametrize(("screened_score", "family", "origin"), [
+    (0.95, "knn", "subsample"),  # well above the full winner: fitted on the 60 rows it was scored on
+    (0.71, "linear", "warm-start"),  # within its standard error: the full winner is refitted
+])
+def test_a_screened_trial_that_beat_every_full_one_is_the_model(monkeypatch, screened_score, family, origin):
+    monkeypatch.setattr(estimators_module, "optimize", _screened_search(screened_score))
+    fitted_rows = []
+    real_fit = estimators_module.fit_weighted
+    monkeypatch.setattr(estimators_module, "fit_weighted",
+                        lambda pipe, X, *args: fitted_rows.append(len(X)) or real_fit(pipe, X, *args))
+    X, y = data()
+    clf = MetaLearnClassifier(n_trials=2, cv=3, warm_start="defaults", ensemble=False, random_state=0).fit(X, y)
+    chosen = clf.leaderboard_.loc[clf.leaderboard_["selected"]].iloc[0]
+    assert (clf.best_config_["family"], chosen["family"], chosen["origin"]) == (family, family, origin)
+    assert clf.best_score_ == pytest.approx(chosen["score"])
+    assert fitted_rows == [60 if origin == "subsample" else 120]
+    assert clf.predict(X).shape == (120,)

@@ -347,7 +347,7 @@ def test_reserve_stops_the_search_early_enough_to_keep_it_free():
 
 
 def test_refit_reserve_grows_with_trial_cost_and_drops_an_unaffordable_ensemble():
-    from metalearn.estimators import refit_reserve
+    from metalearn.optimize._ensemble import refit_reserve
 
     def history(durations):
         return pd.DataFrame({"status": "ok", "score": np.linspace(1, 0, len(durations)), "duration": durations})

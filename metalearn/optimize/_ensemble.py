@@ -12,12 +12,16 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator
 
 from metalearn.evaluation._metrics import aligned_proba
 from metalearn.exceptions import InvalidParameterError
 
 logger = logging.getLogger(__name__)
+
+#: Best pipelines the Caruana ensemble is built from.
+ENSEMBLE_CANDIDATES = 5
 
 
 class _Fixed(BaseEstimator):
@@ -175,3 +179,25 @@ class EnsembleSelection:
         if self.classes is not None:
             return self.classes[np.argmax(self.predict_proba(X), axis=1)]
         return sum(w * np.asarray(e.predict(X), dtype=float) for e, w in self._members())
+
+
+def refit_reserve(history: pd.DataFrame, *, total: float, cv: int, ensemble: bool, scale: float = 1.0) -> float:
+    """Seconds the search leaves for the final refit (and ensemble), estimated from its trials so far.
+
+    A refit on all rows costs about one CV fold's share of the best trial
+    (``duration / (cv - 1)``); the Caruana ensemble is selected from the
+    trials' stored out-of-fold predictions and only refits its members
+    (the same share of their durations); it is planned for only when that
+    fits in a quarter of the budget (the estimators skip it when it does
+    not fit in what is left). Refits use all rows: ``scale`` is their number
+    over the rows the trials were evaluated on. A margin of 5 % of the
+    budget plus one second covers the rest.
+    """
+    ok = history.loc[history["status"] == "ok"].sort_values("score", ascending=False)
+    if ok.empty:
+        return 0.05 * total + 1.0
+    folds = max(cv - 1, 1)
+    refit = float(ok["duration"].iloc[0]) / folds * scale
+    top = ok["duration"].head(ENSEMBLE_CANDIDATES)
+    blend = float(top.iloc[1:].sum()) / folds * scale if ensemble and len(top) >= 2 else 0.0
+    return refit + (blend if blend <= 0.25 * total else 0.0) + 0.05 * total + 1.0

@@ -1,6 +1,10 @@
-"""The model a fit returns when no evaluated pipeline finished within its budget."""
+"""The model a fit returns when no evaluated pipeline finished within its budget, or a screened one beat them all."""
 
 from __future__ import annotations
+
+import math
+
+import pandas as pd
 
 from metalearn.exceptions import MetaLearnError
 from metalearn.space import fit_weighted, get_space
@@ -77,3 +81,66 @@ def fallback_model(dataset, seconds_left: float | None, random_state: int, scree
         raise MetaLearnError(f"no pipeline finished in time and the fallback model could not be fitted either: "
                              f"{type(exc).__name__}: {exc}") from exc
     return config, pipe, data.n_rows
+
+
+def screened_winner(history: pd.DataFrame, best_score: float, n_folds: int, seconds_left: float | None):
+    """The screened trial to fit instead of the best full evaluation, or None.
+
+    A trial that successive halving screened on a subsample and the budget
+    stopped before its full evaluation still has a cross-validated score: an
+    estimate for that configuration trained on that many rows. Learning
+    curves rise, so when that estimate beats ``best_score`` (the best
+    full-data evaluation) by more than its standard error, the configuration
+    fitted on the subsample is expected to predict better than the full-data
+    winner (a slow family screened on a ninth of a large table, say, against
+    fast but weaker ones that reached all rows). Each trial counts with its
+    largest subsample; trials that also finished on all rows are left out
+    (their full score already competes). The chosen trial's single fit, about
+    one fold's share of its cross-validation, must fit in ``seconds_left``.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        The search's history (``number``, ``status``, ``score``, ``score_sd``,
+        ``duration``, ``n_rows``, ``config``).
+    best_score : float
+    n_folds : int
+        Folds of the search's cross-validation.
+    seconds_left : float or None
+        What remains of the fit's budget (None: no budget).
+
+    Returns
+    -------
+    pandas.Series or None
+        The history row of the chosen screened evaluation.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from metalearn.optimize._fallback import screened_winner
+    >>> history = pd.DataFrame({"number": [0, 1, 1], "status": ["ok", "screened", "screened"],
+    ...                         "score": [0.75, 0.80, 0.86], "score_sd": [0.01, 0.02, 0.02],
+    ...                         "duration": [2.0, 4.0, 9.0], "n_rows": [9000, 1000, 3000],
+    ...                         "config": [{"family": "linear"}, {"family": "catboost"}, {"family": "catboost"}]})
+    >>> int(screened_winner(history, 0.75, 5, seconds_left=10.0)["n_rows"])
+    3000
+    >>> screened_winner(history, 0.75, 5, seconds_left=1.0) is None  # its fit would not end in time
+    True
+    >>> screened_winner(history, 0.855, 5, seconds_left=None) is None  # within its standard error
+    True
+    """
+    if "n_rows" not in history or not math.isfinite(best_score):
+        return None
+    full = set(history.loc[history["status"] == "ok", "number"])
+    screened = history.loc[(history["status"] == "screened") & ~history["number"].isin(full)]
+    if screened.empty:
+        return None
+    largest = screened.sort_values("n_rows", kind="stable").groupby("number").tail(1)
+    spread = largest["score_sd"].astype(float).fillna(0.0) if "score_sd" in largest else 0.0
+    margin = largest["score"].astype(float) - spread / math.sqrt(max(n_folds, 1)) - best_score
+    fits = largest["duration"].astype(float) / max(n_folds - 1, 1) <= (math.inf if seconds_left is None
+                                                                      else seconds_left)
+    candidates = largest.loc[(margin > 0) & fits]
+    if candidates.empty:
+        return None
+    return candidates.loc[candidates["score"].astype(float).idxmax()]

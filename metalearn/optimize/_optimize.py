@@ -40,6 +40,7 @@ from metalearn.optimize._runner import (
     evaluate_trial,
 )
 from metalearn.optimize._warm import WarmStart, check_warm_start, resolve_warm_start
+from metalearn.optimize._window import Window
 from metalearn.space import accepts_sample_weight, get_space
 from metalearn.utils import check_positive
 
@@ -124,8 +125,9 @@ def optimize(dataset, *, target: str | None = None, task: str | None = None, opt
         evaluation; families whose model takes no ``sample_weight`` are
         then left out of the warm start and fail as trials).
     n_jobs : int
-        Trials evaluated concurrently (batch ``ask(n_jobs)``); with a
-        ``scheduler``, 1 means one trial per worker thread of the cluster.
+        Trials evaluated concurrently (a free slot asks for the next trial;
+        results are told in trial order, see ``docs/distributed.md``); with
+        a ``scheduler``, 1 means one trial per worker thread of the cluster.
     warm_start : {"auto", "defaults", "none"}, None or list of dict
         Where the search starts, as in the estimators: ``"auto"`` tries the
         knowledge base's top recommendations first and gives the default
@@ -381,57 +383,81 @@ def _loop(optimizer: Optimizer, runner: LocalTrials | DaskTrials, n_trials: int 
           full_rows: int = 0) -> list[tuple]:
     """Ask/evaluate/tell until a budget is spent or the optimizer runs dry; one history row per evaluation.
 
-    A batch of ``n_jobs`` trials is asked, evaluated by ``runner`` and told
-    in trial order once all of it is back; while ``halving`` is active a
-    batch is a bracket of successive halving (:class:`Bracket`), and each
-    trial is told its last (highest-rung) result.
+    With one slot, a trial is asked, evaluated and told at a time; with more,
+    a :class:`Window` keeps the slots busy and tells results in trial order.
+    While ``halving`` is active a batch is a bracket of successive halving
+    (:class:`Bracket`), and each trial is told its last (highest-rung) result.
     """
-    reserve = reserve or _Reserve(None)
-    kept = kept or _KeptPredictions(0)
     halving = halving or Halving([full_rows], mode="never")
-    clock = _Clock(start, time_budget, reserve, trial_time_limit)
-    bar = _progress(n_trials, time_budget, verbose)
-    rows: list[tuple] = []
-    told = 0
+    clock = _Clock(start, time_budget, reserve or _Reserve(None), trial_time_limit)
+    log = _Record(optimizer, n_trials, kept or _KeptPredictions(0), clock.reserve, halving,
+                  _progress(n_trials, time_budget, verbose))
     try:
-        while n_trials is None or told < n_trials:
+        while n_trials is None or log.told < n_trials:
             if clock.spent():
                 break
+            if not halving.active and runner.slots > 1:
+                window = Window(optimizer, runner, log.tell_one, log.arrived)
+                window.run(lambda pending: (not clock.spent() and not halving.active
+                                            and (n_trials is None or log.told + pending < n_trials)), clock.limit)
+                if window.exhausted or not halving.active:
+                    break
+                continue
             width = halving.width if halving.active else n_jobs
             try:
-                trials = optimizer.ask(width if n_trials is None else min(width, n_trials - told))
+                trials = optimizer.ask(width if n_trials is None else min(width, n_trials - log.told))
             except SearchExhaustedError:
-                logger.info("search space exhausted after %d trials", told)
+                logger.info("search space exhausted after %d trials", log.told)
                 break
-            bracketed = halving.active  # a bracket records the cost of its own evaluations
-            if bracketed:
+            if halving.active:  # a bracket records the cost of its own evaluations
                 bracket = Bracket(trials)
                 bracket.run(runner, halving, clock)
-                evaluations, outcomes = bracket.evaluations, bracket.outcomes()
+                log.record(bracket.evaluations, bracket.outcomes())
+                if not bracket.outcomes():  # the bracket was cut before its first evaluation
+                    break
             else:
-                outcomes = list(zip(trials, runner.run(trials, clock.limit())))
-                evaluations = [(t, r, halving.full_rows) for t, r in outcomes]
-            for trial, result, used in evaluations:
-                rows.append(_row(trial, result, used, halving.full_rows))
-                _log_trial(rows[-1], n_trials)
-                if not bracketed:
-                    halving.observe(result.duration, result.n_rows or used, result.ok)
-            for trial, result in outcomes:
-                optimizer.tell(trial, result)
-                kept.add(trial.number, result)
-            told += len(outcomes)
-            reserve.update(rows)
-            if bar is not None:
-                bar.update(len(outcomes))
-                done = [r[4] for r in rows if r[5] == "ok"]
-                if done:
-                    bar.set_postfix(best=f"{max(done):.4f}")
-            if not outcomes:  # the bracket was cut before its first evaluation
-                break
+                for trial, result in zip(trials, runner.run(trials, clock.limit())):
+                    log.arrived(result)
+                    log.tell_one(trial, result)
     finally:
-        if bar is not None:
-            bar.close()
-    return rows
+        if log.bar is not None:
+            log.bar.close()
+    return log.rows
+
+
+class _Record:
+    """The loop's bookkeeping: history rows, tells, kept predictions, the reserve and the progress bar."""
+
+    def __init__(self, optimizer: Optimizer, n_trials: int | None, kept: _KeptPredictions, reserve: _Reserve,
+                 halving: Halving, bar) -> None:
+        self.optimizer, self.n_trials, self.kept, self.reserve = optimizer, n_trials, kept, reserve
+        self.halving, self.bar = halving, bar
+        self.rows: list[tuple] = []
+        self.told = 0
+
+    def arrived(self, result: TrialResult) -> None:
+        """A full evaluation came back: the halving rule watches its cost."""
+        self.halving.observe(result.duration, result.n_rows or self.halving.full_rows, result.ok)
+
+    def tell_one(self, trial: Trial, result: TrialResult) -> None:
+        """Record and tell one full evaluation."""
+        self.record([(trial, result, self.halving.full_rows)], [(trial, result)])
+
+    def record(self, evaluations: list[tuple], outcomes: list[tuple]) -> None:
+        """History rows for ``evaluations`` ``(trial, result, rows)``; tell ``outcomes`` ``(trial, result)``."""
+        for trial, result, used in evaluations:
+            self.rows.append(_row(trial, result, used, self.halving.full_rows))
+            _log_trial(self.rows[-1], self.n_trials)
+        for trial, result in outcomes:
+            self.optimizer.tell(trial, result)
+            self.kept.add(trial.number, result)
+        self.told += len(outcomes)
+        self.reserve.update(self.rows)
+        if self.bar is not None:
+            self.bar.update(len(outcomes))
+            done = [r[4] for r in self.rows if r[5] == "ok"]
+            if done:
+                self.bar.set_postfix(best=f"{max(done):.4f}")
 
 
 def _row(trial: Trial, result: TrialResult, rows: int, full_rows: int) -> tuple:

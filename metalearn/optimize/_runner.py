@@ -2,15 +2,20 @@
 
 Both runners take a batch of trials and return their results in trial
 order, whatever order they finished in: the loop then tells them in that
-order, so the next ``ask`` never depends on which worker was faster.
+order, so the next ``ask`` never depends on which worker was faster. With
+more than one slot they also start trials one at a time (``start``, ``done``,
+``outcome``) for :class:`metalearn.optimize._window.Window`, which keeps the
+slots busy under the same guarantee.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from functools import partial
 
@@ -92,6 +97,18 @@ class LocalTrials:
         configs = [t.config for t in trials]
         return list(self._pool.map(call, configs)) if self._pool is not None else [call(c) for c in configs]
 
+    def start(self, trial: Trial, time_limit: float | None):
+        """Start ``trial`` in a thread (needs ``n_jobs > 1``); returns its future."""
+        return self._pool.submit(self._evaluate_one, trial.config, time_limit=time_limit, rows=None)
+
+    def done(self, handles: list) -> list:
+        """The started trials of ``handles`` that are done, once at least one is (evaluations time out themselves)."""
+        return list(wait_futures(handles, return_when=FIRST_COMPLETED).done)
+
+    def outcome(self, handle) -> TrialResult:
+        """The result of a done trial."""
+        return handle.result()
+
     def close(self) -> None:
         """Stop the threads."""
         if self._pool is not None:
@@ -117,22 +134,54 @@ class DaskTrials:
         self.cluster, self.slots = cluster, slots or cluster.slots
         self._settings, self._evaluate_fn = settings, evaluate_fn
         self._prefix = f"metalearn-trial-{uuid.uuid4().hex[:8]}"
+        self._deadlines: dict[str, tuple[float | None, float | None]] = {}  # key: (time limit, deadline)
+        self._late: set[str] = set()
         self._data = None if evaluate_fn is not None else cluster.client.scatter(data, broadcast=True, hash=False)
 
     def run(self, trials: list[Trial], time_limit: float | None, rows: int | None = None) -> list[TrialResult]:
         """The results of ``trials``, in their order (collected as they finish; on ``rows`` rows when given)."""
-        client = self.cluster.client
-        futures = {}
-        for trial in trials:
-            key = f"{self._prefix}-{trial.number}"
-            if self._evaluate_fn is not None:
-                future = client.submit(self._evaluate_fn, trial.config, key=key, pure=False)
-            else:
-                future = client.submit(evaluate_trial, trial.config, self._data, self._settings, time_limit, rows,
-                                       key=key, pure=False)
-            futures[future] = trial.number
+        futures = {self._submit(trial, time_limit, rows): trial.number for trial in trials}
         results = self._collect(futures, time_limit)
         return [results[t.number] for t in trials]
+
+    def _submit(self, trial: Trial, time_limit: float | None, rows: int | None = None):
+        key = f"{self._prefix}-{trial.number}"
+        if self._evaluate_fn is not None:
+            return self.cluster.client.submit(self._evaluate_fn, trial.config, key=key, pure=False)
+        return self.cluster.client.submit(evaluate_trial, trial.config, self._data, self._settings, time_limit, rows,
+                                          key=key, pure=False)
+
+    def start(self, trial: Trial, time_limit: float | None):
+        """Send ``trial`` to the cluster; returns its future (it times out :data:`REMOTE_GRACE` s after its limit)."""
+        future = self._submit(trial, time_limit)
+        self._deadlines[future.key] = (time_limit, None if time_limit is None
+                                       else time.perf_counter() + time_limit + REMOTE_GRACE)
+        return future
+
+    def done(self, handles: list) -> list:
+        """The started trials of ``handles`` that are done, once one is or one's deadline has passed."""
+        deadlines = [self._deadlines[h.key][1] for h in handles if self._deadlines[h.key][1] is not None]
+        timeout = None if len(deadlines) < len(handles) else max(min(deadlines) - time.perf_counter(), 0.0)
+        try:
+            finished = set(self._distributed.wait(handles, timeout=timeout, return_when="FIRST_COMPLETED").done)
+        except TimeoutError:
+            finished = set()
+        now = time.perf_counter()
+        late = [h for h in handles if h not in finished and (self._deadlines[h.key][1] or now + 1) <= now]
+        for handle in late:
+            handle.cancel()
+            self._late.add(handle.key)
+        return [h for h in handles if h in finished] + late
+
+    def outcome(self, handle) -> TrialResult:
+        """The result of a done trial (a timeout for one that passed its deadline)."""
+        time_limit, _ = self._deadlines.pop(handle.key)
+        if handle.key not in self._late:
+            return self._result(handle)
+        self._late.discard(handle.key)
+        logger.warning("trial %s did not come back from %s in %g s", handle.key, self.cluster.address,
+                       time_limit + REMOTE_GRACE)
+        return _no_result(time_limit)
 
     def _collect(self, futures: dict, time_limit: float | None) -> dict[int, TrialResult]:
         wait = None if time_limit is None else time_limit + REMOTE_GRACE
@@ -146,10 +195,7 @@ class DaskTrials:
         for future, number in futures.items():
             if number not in results:
                 future.cancel()
-                results[number] = TrialResult(
-                    float("nan"), status="timeout", duration=float(wait),
-                    error=f"no result from the Dask cluster {wait:g} s after it was sent (time limit "
-                          f"{time_limit:g} s + {REMOTE_GRACE:g} s)")
+                results[number] = _no_result(time_limit)
         return results
 
     def _result(self, future) -> TrialResult:
@@ -169,3 +215,11 @@ class DaskTrials:
         """Release the scattered data."""
         if self._data is not None:
             self._data.release()
+
+
+def _no_result(time_limit: float) -> TrialResult:
+    """The timeout recorded for a trial that did not come back :data:`REMOTE_GRACE` s after its time limit."""
+    wait = time_limit + REMOTE_GRACE
+    return TrialResult(float("nan"), status="timeout", duration=float(wait),
+                       error=f"no result from the Dask cluster {wait:g} s after it was sent (time limit "
+                             f"{time_limit:g} s + {REMOTE_GRACE:g} s)")
