@@ -360,6 +360,9 @@ def test_refit_reserve_grows_with_trial_cost_and_drops_an_unaffordable_ensemble(
     assert refit_reserve(history([]), total=60, cv=5, ensemble=True) == pytest.approx(4)
     # refits use all rows: 100,000 against the 20,000 the trials were evaluated on
     assert refit_reserve(history([1.0] * 6), total=60, cv=5, ensemble=False, scale=5.0) == pytest.approx(5 / 4 + 4)
+    # nothing full yet: the fit of the best screened candidate (the fallback's choice) is kept free
+    screened = pd.DataFrame({"status": "screened", "score": [0.6, 0.8], "duration": [2.0, 16.0]})
+    assert refit_reserve(screened, total=60, cv=5, ensemble=True) == pytest.approx(16 / 4 + 4)
 
 
 def test_reserve_must_be_callable_and_finite():

@@ -190,13 +190,17 @@ def refit_reserve(history: pd.DataFrame, *, total: float, cv: int, ensemble: boo
     (the same share of their durations); it is planned for only when that
     fits in a quarter of the budget (the estimators skip it when it does
     not fit in what is left). Refits use all rows: ``scale`` is their number
-    over the rows the trials were evaluated on. A margin of 5 % of the
-    budget plus one second covers the rest.
+    over the rows the trials were evaluated on. Before any full evaluation,
+    the fit of the best screened candidate on its subsample is reserved (the
+    fallback's choice). A margin of 5 % of the budget plus one second covers
+    the rest.
     """
     ok = history.loc[history["status"] == "ok"].sort_values("score", ascending=False)
-    if ok.empty:
-        return 0.05 * total + 1.0
     folds = max(cv - 1, 1)
+    if ok.empty:  # the fallback fits the best screened candidate on its subsample (when there is one)
+        screened = history.loc[history["status"] == "screened"].sort_values("score", ascending=False)
+        fit = float(screened["duration"].iloc[0]) / folds if len(screened) else 0.0
+        return fit + 0.05 * total + 1.0
     refit = float(ok["duration"].iloc[0]) / folds * scale
     top = ok["duration"].head(ENSEMBLE_CANDIDATES)
     blend = float(top.iloc[1:].sum()) / folds * scale if ensemble and len(top) >= 2 else 0.0

@@ -24,10 +24,12 @@ def fallback_model(dataset, seconds_left: float | None, random_state: int, scree
     """``(config, fitted pipeline, rows)``: HistGradientBoosting's default (linear when time is tight) on a subsample.
 
     When the search screened candidates on subsamples (successive halving)
-    but none finished on all rows, the best of them (on the largest
-    subsample) is fitted on as many rows instead, if its screening took no
-    longer than what is left (that cross-validation fitted it several times
-    on fewer rows, so one fit should take less).
+    but none finished on all rows, the best-scoring of them (each with the
+    score of its largest subsample: a cross-validated estimate for that
+    configuration trained on that many rows, which a slow but strong family
+    screened on fewer rows can beat) is fitted on as many rows instead, if
+    half its screening time fits in what is left (that cross-validation
+    fitted it at least three times on two thirds of the rows or more).
 
     ``dataset.sample_weight``, when set, weights the fit.
 
@@ -59,8 +61,9 @@ def fallback_model(dataset, seconds_left: float | None, random_state: int, scree
     'hist_gradient_boosting'
     >>> import pandas as pd
     >>> from metalearn.space import get_space
-    >>> screened = pd.DataFrame({"config": [get_space("classification").default("knn")], "score": [0.9],
-    ...                          "duration": [0.2], "n_rows": [60]})
+    >>> space = get_space("classification")
+    >>> screened = pd.DataFrame({"number": [0, 1], "config": [space.default("knn"), space.default("linear")],
+    ...                          "score": [0.9, 0.8], "duration": [0.2, 0.2], "n_rows": [60, 120]})
     >>> config, model, rows = fallback_model(metalearn.load_dataset("sklearn:wine"), 3.0, 0, screened)
     >>> config["family"], rows
     ('knn', 60)
@@ -70,8 +73,11 @@ def fallback_model(dataset, seconds_left: float | None, random_state: int, scree
     space = get_space(dataset.task)
     config = space.default(TIGHT_FAMILY if tight else FALLBACK_FAMILY)
     if screened is not None and len(screened):
-        best = screened.sort_values(["n_rows", "score"], ascending=False, kind="stable").iloc[0]
-        if seconds_left is None or float(best["duration"]) <= seconds_left:
+        largest = screened.sort_values("n_rows", kind="stable")
+        if "number" in largest:  # each trial with its largest rung
+            largest = largest.groupby("number").tail(1)
+        best = largest.sort_values(["score", "n_rows"], ascending=False, kind="stable").iloc[0]
+        if seconds_left is None or float(best["duration"]) / 2 <= seconds_left:  # one fit: at most half a CV
             config, rows = dict(best["config"]), int(best["n_rows"])
     data = dataset.subsample(rows, random_state) if dataset.n_rows > rows else dataset
     try:
