@@ -73,10 +73,7 @@ def fallback_model(dataset, seconds_left: float | None, random_state: int, scree
     space = get_space(dataset.task)
     config = space.default(TIGHT_FAMILY if tight else FALLBACK_FAMILY)
     if screened is not None and len(screened):
-        largest = screened.sort_values("n_rows", kind="stable")
-        if "number" in largest:  # each trial with its largest rung
-            largest = largest.groupby("number").tail(1)
-        best = largest.sort_values(["score", "n_rows"], ascending=False, kind="stable").iloc[0]
+        best = largest_rungs(screened).sort_values(["score", "n_rows"], ascending=False, kind="stable").iloc[0]
         if seconds_left is None or float(best["duration"]) / 2 <= seconds_left:  # one fit: at most half a CV
             config, rows = dict(best["config"]), int(best["n_rows"])
     data = dataset.subsample(rows, random_state) if dataset.n_rows > rows else dataset
@@ -141,7 +138,7 @@ def screened_winner(history: pd.DataFrame, best_score: float, n_folds: int, seco
     screened = history.loc[(history["status"] == "screened") & ~history["number"].isin(full)]
     if screened.empty:
         return None
-    largest = screened.sort_values("n_rows", kind="stable").groupby("number").tail(1)
+    largest = largest_rungs(screened)
     spread = largest["score_sd"].astype(float).fillna(0.0) if "score_sd" in largest else 0.0
     margin = largest["score"].astype(float) - spread / math.sqrt(max(n_folds, 1)) - best_score
     fits = largest["duration"].astype(float) / max(n_folds - 1, 1) <= (math.inf if seconds_left is None
@@ -150,3 +147,9 @@ def screened_winner(history: pd.DataFrame, best_score: float, n_folds: int, seco
     if candidates.empty:
         return None
     return candidates.loc[candidates["score"].astype(float).idxmax()]
+
+
+def largest_rungs(screened: pd.DataFrame) -> pd.DataFrame:
+    """Each screened trial's row on its largest subsample (every row when there is no ``number`` column)."""
+    rows = screened.sort_values("n_rows", kind="stable")
+    return rows.groupby("number").tail(1) if "number" in rows else rows
