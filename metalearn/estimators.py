@@ -143,7 +143,7 @@ class _MetaLearnBase(BaseEstimator):
         self.metric_ = result.metric
         with threadpool_limits(self._n_jobs()):
             if result.best_config is None:
-                self._fit_fallback(dataset, start)
+                self._fit_fallback(dataset, start, n_folds)
                 extra = []
             else:
                 extra = self._fit_final(dataset, result, start, n_folds)
@@ -157,7 +157,7 @@ class _MetaLearnBase(BaseEstimator):
                      base=self.kb if isinstance(self.kb, (str, Path)) else None)
         return self
 
-    def _fit_fallback(self, dataset, start: float) -> None:
+    def _fit_fallback(self, dataset, start: float, n_folds: int) -> None:
         """No trial finished: fit :func:`fallback_model` so that ``fit`` still returns a usable model."""
         errors = self.history_["error"].dropna().tolist()
         left = None if self.time_budget is None else float(self.time_budget) - (time.perf_counter() - start)
@@ -165,7 +165,8 @@ class _MetaLearnBase(BaseEstimator):
                        "model instead", len(self.history_), errors[0] if errors else "none recorded")
         began = time.perf_counter()
         screened = self.history_.loc[self.history_["status"] == "screened"]
-        self.best_config_, self.best_pipeline_, rows = fallback_model(dataset, left, self._fit_seed, screened)
+        self.best_config_, self.best_pipeline_, rows = fallback_model(dataset, left, self._fit_seed, screened,
+                                                                      n_folds)
         self.best_score_ = float("nan")
         self.ensemble_ = None
         row = {"number": len(self.history_), "config": self.best_config_, "config_id": None,

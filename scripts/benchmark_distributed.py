@@ -58,24 +58,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cv", type=int, default=3)
     ap.add_argument("--warm-start", default="defaults", help="as in optimize() (default: the family defaults)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--skip-serial", action="store_true",
+                    help="leave out the serial search (it is shown for information; no speed-up uses it)")
+    ap.add_argument("--names", nargs="+", help="these datasets instead of the picked ones")
     args = ap.parse_args(argv)
+    modes = tuple(m for m in MODES if not (args.skip_serial and m == "serial"))
     specs = pick_datasets(args.pmlb_dir, args.reserved, args.datasets, args.skip)
+    if args.names:
+        specs = [s for s in pick_datasets(args.pmlb_dir, args.reserved, 10**6, 0) if s.name in args.names]
     local_warm_up = warm_up()
     start = time.perf_counter()
     with connect("local:2") as cluster:
         startup = time.perf_counter() - start
         print(f"start-up, not in the columns below: local forkserver {local_warm_up:.1f} s; "
               f"Dask local:2 cluster {startup:.1f} s (scheduler, 2 workers, their forkservers)\n")
-        print("| dataset | rows | cols | " + " | ".join(f"{m} (s)" for m in MODES)
+        print("| dataset | rows | cols | " + " | ".join(f"{m} (s)" for m in modes)
               + " | speed-up n_jobs=2 | speed-up local:2 (both vs same configs)"
               + " | same configs as n_jobs=2 | same best |")
-        print("|---|---:|---:|" + "---:|" * (len(MODES) + 2) + "---|---|")
-        totals = dict.fromkeys(MODES, 0.0)
+        print("|---|---:|---:|" + "---:|" * (len(modes) + 2) + "---|---|")
+        totals = dict.fromkeys(modes, 0.0)
         all_same = True
         for spec in specs:
             dataset = metalearn.load_dataset(spec.uri, task=spec.task)
             times, results = {}, {}
-            for mode in MODES:
+            for mode in modes:
                 configs = list(results["n_jobs=2"].history["config"]) if mode == "same configs" else None
                 times[mode], results[mode] = search(dataset, mode, args, cluster.client, configs)
                 totals[mode] += times[mode]
@@ -84,10 +90,10 @@ def main(argv: list[str] | None = None) -> int:
             best = remote.best_config == local.best_config
             all_same = all_same and same and best
             print(f"| {spec.name} | {dataset.n_rows} | {dataset.n_features} | "
-                  + " | ".join(f"{times[m]:.1f}" for m in MODES)
+                  + " | ".join(f"{times[m]:.1f}" for m in modes)
                   + "".join(f" | {times['same configs'] / times[m]:.2f}x" for m in ("n_jobs=2", "local:2"))
                   + f" | {'yes' if same else 'no'} | {'yes' if best else 'no'} |", flush=True)
-        print("| **total** | | | " + " | ".join(f"{totals[m]:.1f}" for m in MODES)
+        print("| **total** | | | " + " | ".join(f"{totals[m]:.1f}" for m in modes)
               + "".join(f" | {totals['same configs'] / totals[m]:.2f}x" for m in ("n_jobs=2", "local:2"))
               + f" | {'yes' if all_same else 'no'} | |")
     print(f"\n{len(specs)} datasets, {args.n_trials} trials each, cv={args.cv}, warm_start={args.warm_start!r}, "

@@ -348,6 +348,7 @@ def test_reserve_stops_the_search_early_enough_to_keep_it_free():
 
 def test_refit_reserve_grows_with_trial_cost_and_drops_an_unaffordable_ensemble():
     from metalearn.optimize._ensemble import refit_reserve
+    from metalearn.optimize._fallback import fallback_candidate
 
     def history(durations):
         return pd.DataFrame({"status": "ok", "score": np.linspace(1, 0, len(durations)), "duration": durations})
@@ -361,8 +362,15 @@ def test_refit_reserve_grows_with_trial_cost_and_drops_an_unaffordable_ensemble(
     # refits use all rows: 100,000 against the 20,000 the trials were evaluated on
     assert refit_reserve(history([1.0] * 6), total=60, cv=5, ensemble=False, scale=5.0) == pytest.approx(5 / 4 + 4)
     # nothing full yet: the fit of the best screened candidate (the fallback's choice) is kept free
-    screened = pd.DataFrame({"status": "screened", "score": [0.6, 0.8], "duration": [2.0, 16.0]})
+    screened = pd.DataFrame({"number": [0, 1], "status": "screened", "score": [0.6, 0.8], "duration": [2.0, 16.0],
+                             "n_rows": 300})
     assert refit_reserve(screened, total=60, cv=5, ensemble=True) == pytest.approx(16 / 4 + 4)
+    # each trial counts at its largest subsample, as the fallback picks: trial 1 (0.8 on 300 rows), not
+    # trial 0's 0.9 on 100 rows (it fell to 0.7 on 300)
+    rungs = pd.DataFrame({"number": [0, 0, 1], "status": "screened", "score": [0.9, 0.7, 0.8],
+                          "duration": [1.0, 30.0, 8.0], "n_rows": [100, 300, 300]})
+    assert refit_reserve(rungs, total=60, cv=5, ensemble=True) == pytest.approx(8 / 4 + 4)
+    assert fallback_candidate(rungs)["number"] == 1
 
 
 def test_reserve_must_be_callable_and_finite():
@@ -397,6 +405,7 @@ def test_the_portfolio_skips_configurations_of_families_whose_library_is_missing
     pool = [space.default("catboost"), *space.defaults()[:2]]  # the prior favours catboost's default most
     prior = _TwoDatasetPortfolio(pool)
     monkeypatch.setattr(type(model_family("catboost")), "available", lambda self: False)
+    space = get_space(space.task)  # a space checks which libraries are installed once, on first use
     opt = BayesianOptimizer(space, prior=prior, portfolio_trials=3, random_state=0)
     trials = opt.ask(2)
     assert [t.origin for t in trials] == ["portfolio", "portfolio"]

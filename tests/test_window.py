@@ -81,3 +81,45 @@ def test_a_long_trial_does_not_idle_the_other_slot():
 def test_an_exhausted_search_stops_asking_and_tells_what_ran():
     optimizer, _, told = run(2, lambda running: running[0], n_trials=20, limit=5)
     assert told == [0, 1, 2, 3, 4] and optimizer.told == told
+
+
+class Asking(Recorder):
+    """A Recorder that logs its asks into the runner's log and takes trials back with ``release``."""
+
+    def __init__(self, log):
+        super().__init__()
+        self.log, self.released = log, []
+
+    def ask(self):
+        trial = super().ask()
+        self.log.append(("ask", trial.number))
+        return trial
+
+    def release(self, trial):
+        self.released.append(trial.number)
+
+
+def test_the_next_trial_is_asked_while_every_slot_is_busy():
+    runner = FakeRunner(2, lambda running: running[0])
+    optimizer = Asking(runner.log)
+    Window(optimizer, runner, optimizer.tell, lambda r: None).run(lambda pending: len(optimizer.told) + pending < 6,
+                                                                  lambda: 10.0)
+    first_done = runner.log.index(("done", 0))
+    assert runner.log[:first_done] == [("ask", 0), ("start", 0), ("ask", 1), ("start", 1), ("ask", 2)]
+    assert runner.log[first_done + 1] == ("start", 2)  # the freed slot starts the trial asked ahead at once
+    assert optimizer.told == list(range(6)) and not optimizer.released
+
+
+def test_a_trial_asked_ahead_is_released_when_the_budget_ends_before_it_starts():
+    runner = FakeRunner(2, lambda running: running[0])
+    optimizer = Asking(runner.log)
+    budget = {"open": True}
+
+    def done(handles):  # the clock runs out while trials 0 and 1 run and trial 2 waits
+        budget["open"] = False
+        return FakeRunner.done(runner, handles)
+
+    runner.done = done
+    Window(optimizer, runner, optimizer.tell, lambda r: None).run(lambda pending: budget["open"], lambda: 10.0)
+    assert [n for kind, n in runner.log if kind == "start"] == [0, 1]
+    assert optimizer.released == [2] and optimizer.told == [0, 1]

@@ -29,7 +29,12 @@ class SearchExhaustedError(MetaLearnError):
 
 @runtime_checkable
 class Optimizer(Protocol):
-    """What the optimisation loop needs from a search strategy (Optuna/SMAC-style ask/tell)."""
+    """What the optimisation loop needs from a search strategy (Optuna/SMAC-style ask/tell).
+
+    An optimizer may also offer ``release(trial)`` (see :meth:`BaseOptimizer.release`):
+    the parallel loop asks a trial ahead while the workers are busy and hands
+    it back when the search stops before it starts.
+    """
 
     def ask(self, n: int | None = None) -> Trial | list[Trial]:
         """The next trial (or a batch of ``n`` for parallel evaluation)."""
@@ -167,6 +172,21 @@ class BaseOptimizer:
             raise InvalidParameterError(f"tell() needs a TrialResult, got {type(result).__name__}")
         del self._pending[trial.number]
         self.trials.append((trial, result))
+
+    def release(self, trial: Trial) -> None:
+        """Take back a pending trial that was never evaluated: its configuration may be proposed again.
+
+        A warm-start configuration goes back to the front of the queue. When
+        ``trial`` is the last one asked, its number is reused by the next ask.
+        """
+        if trial.number not in self._pending:
+            raise InvalidParameterError(f"trial {trial.number} was not asked from this optimizer or was told already")
+        del self._pending[trial.number]
+        self._seen.discard(self._key(trial.config))
+        if trial.origin == "warm-start":
+            self._queue.appendleft(trial.config)
+        if trial.number == self._n_asked - 1:
+            self._n_asked -= 1
 
     # -- views -----------------------------------------------------------------
     @property

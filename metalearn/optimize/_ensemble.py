@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator
 
 from metalearn.evaluation._metrics import aligned_proba
 from metalearn.exceptions import InvalidParameterError
+from metalearn.optimize._fallback import fallback_candidate, one_fit_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -198,8 +199,8 @@ def refit_reserve(history: pd.DataFrame, *, total: float, cv: int, ensemble: boo
     ok = history.loc[history["status"] == "ok"].sort_values("score", ascending=False)
     folds = max(cv - 1, 1)
     if ok.empty:  # the fallback fits the best screened candidate on its subsample (when there is one)
-        screened = history.loc[history["status"] == "screened"].sort_values("score", ascending=False)
-        fit = float(screened["duration"].iloc[0]) / folds if len(screened) else 0.0
+        best = fallback_candidate(history.loc[history["status"] == "screened"])
+        fit = 0.0 if best is None else one_fit_seconds(float(best["duration"]), cv)
         return fit + 0.05 * total + 1.0
     refit = float(ok["duration"].iloc[0]) / folds * scale
     top = ok["duration"].head(ENSEMBLE_CANDIDATES)

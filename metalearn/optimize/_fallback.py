@@ -20,7 +20,7 @@ TIGHT_SECONDS = 5.0
 TIGHT_FAMILY = "linear"
 
 
-def fallback_model(dataset, seconds_left: float | None, random_state: int, screened=None):
+def fallback_model(dataset, seconds_left: float | None, random_state: int, screened=None, n_folds: int = 3):
     """``(config, fitted pipeline, rows)``: HistGradientBoosting's default (linear when time is tight) on a subsample.
 
     When the search screened candidates on subsamples (successive halving)
@@ -28,8 +28,7 @@ def fallback_model(dataset, seconds_left: float | None, random_state: int, scree
     score of its largest subsample: a cross-validated estimate for that
     configuration trained on that many rows, which a slow but strong family
     screened on fewer rows can beat) is fitted on as many rows instead, if
-    half its screening time fits in what is left (that cross-validation
-    fitted it at least three times on two thirds of the rows or more).
+    its one fit (:func:`one_fit_seconds`) fits in what is left.
 
     ``dataset.sample_weight``, when set, weights the fit.
 
@@ -44,6 +43,8 @@ def fallback_model(dataset, seconds_left: float | None, random_state: int, scree
     screened : pandas.DataFrame, optional
         History rows of status ``screened`` (``config``, ``score``,
         ``duration``, ``n_rows``).
+    n_folds : int
+        Folds of the cross-validation that screened them.
 
     Raises
     ------
@@ -72,10 +73,9 @@ def fallback_model(dataset, seconds_left: float | None, random_state: int, scree
     rows = TIGHT_ROWS if tight else FALLBACK_ROWS
     space = get_space(dataset.task)
     config = space.default(TIGHT_FAMILY if tight else FALLBACK_FAMILY)
-    if screened is not None and len(screened):
-        best = largest_rungs(screened).sort_values(["score", "n_rows"], ascending=False, kind="stable").iloc[0]
-        if seconds_left is None or float(best["duration"]) / 2 <= seconds_left:  # one fit: at most half a CV
-            config, rows = dict(best["config"]), int(best["n_rows"])
+    best = fallback_candidate(screened)
+    if best is not None and (seconds_left is None or one_fit_seconds(best["duration"], n_folds) <= seconds_left):
+        config, rows = dict(best["config"]), int(best["n_rows"])
     data = dataset.subsample(rows, random_state) if dataset.n_rows > rows else dataset
     try:
         pipe = fit_weighted(space.to_pipeline(config, data, random_state=random_state), data.X, data.y,
@@ -141,12 +141,28 @@ def screened_winner(history: pd.DataFrame, best_score: float, n_folds: int, seco
     largest = largest_rungs(screened)
     spread = largest["score_sd"].astype(float).fillna(0.0) if "score_sd" in largest else 0.0
     margin = largest["score"].astype(float) - spread / math.sqrt(max(n_folds, 1)) - best_score
-    fits = largest["duration"].astype(float) / max(n_folds - 1, 1) <= (math.inf if seconds_left is None
-                                                                      else seconds_left)
+    fits = one_fit_seconds(largest["duration"].astype(float), n_folds) <= (math.inf if seconds_left is None
+                                                                           else seconds_left)
     candidates = largest.loc[(margin > 0) & fits]
     if candidates.empty:
         return None
     return candidates.loc[candidates["score"].astype(float).idxmax()]
+
+
+def fallback_candidate(screened: pd.DataFrame | None) -> pd.Series | None:
+    """The screened trial :func:`fallback_model` fits: the best score at its largest subsample (None if none)."""
+    if screened is None or not len(screened):
+        return None
+    return largest_rungs(screened).sort_values(["score", "n_rows"], ascending=False, kind="stable").iloc[0]
+
+
+def one_fit_seconds(duration, n_folds: int):
+    """Seconds of one fit on all the rows a ``n_folds``-fold cross-validation of ``duration`` seconds used.
+
+    Each of its folds fitted on ``(n_folds - 1) / n_folds`` of those rows, so
+    one fit on all of them costs about ``duration / (n_folds - 1)``.
+    """
+    return duration / max(n_folds - 1, 1)
 
 
 def largest_rungs(screened: pd.DataFrame) -> pd.DataFrame:

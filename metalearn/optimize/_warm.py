@@ -103,7 +103,7 @@ def _recommended(dataset, space, defaults: list[dict], kb, random_state: int) ->
     except KnowledgeBaseError as exc:
         logger.warning("no usable knowledge base (%s); warm-starting from family defaults", exc)
         return WarmStart(defaults, metafeatures=metafeatures)
-    usable = [c for c in recommendation.configs if space.family(c["family"]).available]
+    usable = [c for c in recommendation.configs if c["family"] in space.available_families]
     if len(usable) < len(recommendation.configs):
         logger.warning("skipping recommended configurations of model families whose library is not installed "
                        "(%s); pip install 'metalearn[boosting]' to use them",

@@ -11,6 +11,11 @@ short trial is refilled at once while a long one runs, up to ``lag - 1``
 trials behind it. A batch that waits for its slowest trial leaves the other
 workers idle instead, which held the speed-up on two workers to 1.2-1.5x
 (``docs/distributed.md``).
+
+While every slot is busy, the next trial is asked ahead (under the same
+rule), so a freed slot starts at once instead of waiting for the optimizer.
+A trial asked ahead that never starts (the budget ran out, successive
+halving took over) is handed back with the optimizer's ``release``.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ class Window:
         self._asked: deque[Trial] = deque()
         self._results: dict[int, TrialResult] = {}
         self._running: dict = {}
+        self._ready: deque[Trial] = deque()
         self.exhausted = False
 
     def run(self, may_ask: Callable[[int], bool], time_limit: Callable[[], float | None]) -> None:
@@ -56,23 +62,54 @@ class Window:
         ``time_limit()`` is the limit of a trial started now.
         """
         while True:
-            while (not self.exhausted and len(self._running) < self.runner.slots
-                   and may_ask(len(self._asked)) and self._make_room()):
-                try:
-                    trial = self.optimizer.ask()
-                except SearchExhaustedError:
-                    self.exhausted = True
-                    break
-                self._asked.append(trial)
-                self._running[self.runner.start(trial, time_limit())] = trial
+            self._fill(may_ask, time_limit)
             if not self._running:
                 break
+            if not self._ready and self._may_ask(may_ask):
+                self._ask_one()
             for handle in self.runner.done(list(self._running)):
                 result = self.runner.outcome(handle)
                 self._results[self._running.pop(handle).number] = result
                 self._arrived(result)
+        self._release_ready()
         while self._asked:
             self._tell_oldest()
+
+    def _fill(self, may_ask: Callable[[int], bool], time_limit: Callable[[], float | None]) -> None:
+        """Start trials (the one asked ahead first) while a slot is free and ``may_ask`` holds."""
+        while len(self._running) < self.runner.slots:
+            if self._ready:
+                if not may_ask(len(self._asked) - len(self._ready)):
+                    return
+                trial = self._ready.popleft()
+            elif self._may_ask(may_ask) and self._ask_one():
+                trial = self._ready.popleft()
+            else:
+                return
+            self._running[self.runner.start(trial, time_limit())] = trial
+
+    def _may_ask(self, may_ask: Callable[[int], bool]) -> bool:
+        return not self.exhausted and may_ask(len(self._asked)) and self._make_room()
+
+    def _ask_one(self) -> bool:
+        """Ask one trial into the ready queue; False when the optimizer has none left."""
+        try:
+            trial = self.optimizer.ask()
+        except SearchExhaustedError:
+            self.exhausted = True
+            return False
+        self._asked.append(trial)
+        self._ready.append(trial)
+        return True
+
+    def _release_ready(self) -> None:
+        """Hand back the trials asked ahead that never started (newest first)."""
+        release = getattr(self.optimizer, "release", None)
+        while self._ready:
+            trial = self._ready.pop()
+            self._asked.remove(trial)
+            if release is not None:
+                release(trial)
 
     def _make_room(self) -> bool:
         """Tell the oldest trial when the window is full and its result is in; whether a trial may be asked."""

@@ -83,6 +83,7 @@ class SearchSpace:
                 self._offsets[(fam.name, p.name)] = pos
                 pos += p.width
         self.dimension = pos
+        self._available: tuple[str, ...] | None = None
 
     @property
     def families(self) -> tuple[str, ...]:
@@ -91,8 +92,15 @@ class SearchSpace:
 
     @property
     def available_families(self) -> tuple[str, ...]:
-        """Families whose libraries are installed (the ones :meth:`sample` draws from)."""
-        return tuple(name for name, fam in self._families.items() if fam.available)
+        """Families whose libraries are installed (the ones :meth:`sample` draws from).
+
+        Checked on first use and kept for the life of this space: :meth:`sample`
+        runs thousands of times per ask, and each check searches the import path.
+        A library installed later is seen by a new space (:func:`get_space`).
+        """
+        if self._available is None:
+            self._available = tuple(name for name, fam in self._families.items() if fam.available)
+        return self._available
 
     def family_versions(self) -> dict[str, str]:
         """``{family: version}``: what a knowledge-base run of each family is tied to."""

@@ -124,3 +124,17 @@ class OptimizerSuite:
         first = [t.config for t, _ in run_optimizer(make_optimizer(space, random_state=3), 6)]
         again = [t.config for t, _ in run_optimizer(make_optimizer(space, random_state=3), 6)]
         assert first == again
+
+    def test_released_trials_are_proposed_again(self, make_optimizer, space):
+        opt = make_optimizer(space, random_state=0)
+        if not hasattr(opt, "release"):
+            pytest.skip("release() is optional: the search loop calls it when present")
+        opt.enqueue([space.default("knn")])
+        warm, fresh = opt.ask(), opt.ask()
+        opt.release(fresh)
+        opt.release(warm)
+        assert not opt.pending
+        with pytest.raises(InvalidParameterError):
+            opt.release(warm)
+        again = opt.ask()
+        assert (again.number, again.config, again.origin) == (warm.number, warm.config, "warm-start")
