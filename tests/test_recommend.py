@@ -260,3 +260,22 @@ def test_user_runs_added_through_the_kb_shape_the_next_recommendation(kb, tmp_pa
     rec = metalearn.recommend(_dataset("wide", 500), k=1, kb=reopened, strategy="knn")
     assert rec.neighbors[0].name.startswith("user_")
     assert rec.configs[0] == space.default("knn")
+
+
+def test_the_performance_model_ignores_families_the_kb_never_tried(ctx, monkeypatch):
+    # a space with more model families (the new ones have no runs here) must give the same model
+    from metalearn.recommend import _model
+    from metalearn.space import SearchSpace, get_space
+
+    query = np.random.default_rng(0).random(ctx.mf.shape[1])
+    full = PerformanceModel().fit(ctx)
+    tried = {c["family"] for c in ctx.configs}
+    assert set(get_space(TASK).families) - tried  # the space has families this KB has no runs of
+    space = get_space(TASK)
+    narrow = SearchSpace(TASK, tuple(space.family(f) for f in space.families if f in tried))
+    monkeypatch.setattr(_model, "get_space", lambda task: narrow)
+    small = PerformanceModel().fit(ctx)
+    assert full.config_codes_.shape == small.config_codes_.shape
+    np.testing.assert_array_equal(full.rank(query, 5).indices, small.rank(query, 5).indices)
+    np.testing.assert_allclose(full.predict_configs(query, list(ctx.configs[:4]))[0],
+                               small.predict_configs(query, list(ctx.configs[:4]))[0])

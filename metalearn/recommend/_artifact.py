@@ -42,7 +42,7 @@ from metalearn.space import SPACE_VERSION
 #: The artifact's files in a KB directory (each listed in its manifest): JSON header, then arrays.
 ARTIFACT_JSON, ARTIFACT_ARRAYS = ARTIFACT_FILES
 #: Bump when the stored state changes meaning: older artifacts are then refitted.
-ARTIFACT_FORMAT = 6
+ARTIFACT_FORMAT = 7
 
 
 def artifact_payload(strategies: dict[str, AutoStrategy], *, min_coverage: float, params: dict,
