@@ -20,9 +20,11 @@ from metalearn.recommend import (
     PortfolioStrategy,
     Recommender,
     TransferPrior,
+    _model,
     normalise_scores,
 )
 from metalearn.recommend._prior import ranking_loss
+from metalearn.space import SearchSpace
 
 
 def test_normalised_scores_are_zero_to_one_with_failures_at_zero():
@@ -264,14 +266,11 @@ def test_user_runs_added_through_the_kb_shape_the_next_recommendation(kb, tmp_pa
 
 def test_the_performance_model_ignores_families_the_kb_never_tried(ctx, monkeypatch):
     # a space with more model families (the new ones have no runs here) must give the same model
-    from metalearn.recommend import _model
-    from metalearn.space import SearchSpace, get_space
-
     query = np.random.default_rng(0).random(ctx.mf.shape[1])
     full = PerformanceModel().fit(ctx)
     tried = {c["family"] for c in ctx.configs}
-    assert set(get_space(TASK).families) - tried  # the space has families this KB has no runs of
-    space = get_space(TASK)
+    space = metalearn.get_space(TASK)
+    assert set(space.families) - tried  # the space has families this KB has no runs of
     narrow = SearchSpace(TASK, tuple(space.family(f) for f in space.families if f in tried))
     monkeypatch.setattr(_model, "get_space", lambda task: narrow)
     small = PerformanceModel().fit(ctx)

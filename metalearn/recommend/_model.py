@@ -20,7 +20,8 @@ class PerformanceModel(Strategy):
     trees' predictions. Only the encoding columns that vary over the pool are
     inputs (``columns_``): a family or hyperparameter the KB never tried adds
     nothing to learn from, and counting it in ``max_features`` would make a
-    space with more families change the model of a KB that has none of them. The fitted trees are kept as arrays
+    space with more families change the model of a KB that has none of them.
+    The fitted trees are kept as arrays
     (:class:`~metalearn.recommend._forest.ArrayForest`, attribute ``forest_``),
     so a saved model is data and loads under any scikit-learn version.
 
